@@ -1,0 +1,766 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Flagstaff.Evaluation.Internal;
+
+/// <summary>
+/// Reads the flag format (spec/flag-format.md) with a forward-only <see cref="Utf8JsonReader"/>, checks
+/// every field and compiles each flag. No document tree is built, so loading costs little more memory
+/// than the compiled flags themselves. Unknown fields are skipped (the format may grow).
+/// </summary>
+internal sealed class ConfigurationLoader
+{
+    /// <summary>How long one regular expression may run against one property before it is abandoned.</summary>
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
+
+    private const int MaxDepth = 64;
+
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _stringLookup;
+    private readonly Dictionary<string, Regex?> _regexes = new(StringComparer.Ordinal);
+    private readonly List<ConfigurationError> _errors = [];
+
+    // Location of what is being read, for error messages.
+    private int _flagIndex;
+    private string? _slug;
+    private int? _conditionIndex;
+    private int? _ruleIndex;
+    private int _flagErrorCount;
+
+    public ConfigurationLoader()
+    {
+        _stringLookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public List<ConfigurationError> Errors => _errors;
+
+    public static LoadResult Load(ReadOnlySpan<byte> utf8Json, LoadMode mode)
+    {
+        var loader = new ConfigurationLoader();
+        var flags = new List<CompiledFlag>();
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+            {
+                return Failed("A configuration is a JSON array of flags.");
+            }
+
+            int index = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                var flag = loader.ReadFlag(ref reader, index++);
+                if (flag is not null)
+                {
+                    flags.Add(flag);
+                }
+            }
+
+            if (reader.Read())
+            {
+                return Failed("Unexpected data after the configuration array.");
+            }
+        }
+        catch (JsonException e)
+        {
+            return Failed(string.Create(CultureInfo.InvariantCulture, $"The configuration is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {FirstSentence(e.Message)}"));
+        }
+
+        var errors = loader._errors;
+        var bySlug = new Dictionary<string, int>(flags.Count, StringComparer.Ordinal);
+        for (int i = 0; i < flags.Count; i++)
+        {
+            if (bySlug.TryGetValue(flags[i].Slug, out int first))
+            {
+                errors.Add(new ConfigurationError(
+                    string.Create(CultureInfo.InvariantCulture, $"duplicate slug: flag at index {first} has it too"),
+                    i, flags[i].Slug, null, null, "slug"));
+            }
+
+            bySlug[flags[i].Slug] = i;
+        }
+
+        if (mode == LoadMode.Strict && errors.Count > 0)
+        {
+            return new LoadResult(null, errors);
+        }
+
+        // Later flags win over earlier ones with the same slug, as in the reference SDKs.
+        return new LoadResult(FlagConfiguration.Create(flags), errors);
+
+        static LoadResult Failed(string message) => new(null, [new ConfigurationError(message, null, null, null, null, null)]);
+    }
+
+    /// <summary>Reads and compiles one flag object starting at the reader's current token.</summary>
+    public CompiledFlag? ReadFlag(ref Utf8JsonReader reader, int index)
+    {
+        _flagIndex = index;
+        _slug = null;
+        _conditionIndex = null;
+        _ruleIndex = null;
+        _flagErrorCount = 0;
+        int errorsBefore = _errors.Count;
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            Error(null, $"a flag is a JSON object, not {Describe(reader.TokenType)}");
+            reader.Skip();
+            return null;
+        }
+
+        List<Condition>? conditions = null;
+        bool sawConditions = false;
+        Variation? defaultVariation = null;
+        bool sawDefault = false;
+        bool sawSlug = false;
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("slug"u8))
+            {
+                reader.Read();
+                sawSlug = true;
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    _slug = reader.GetString();
+                    if (_slug!.Length == 0)
+                    {
+                        Error("slug", "must not be empty");
+                    }
+                }
+                else
+                {
+                    Error("slug", $"must be a string, not {Describe(reader.TokenType)}");
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("conditions"u8))
+            {
+                reader.Read();
+                sawConditions = true;
+                conditions = ReadConditions(ref reader);
+            }
+            else if (reader.ValueTextEquals("defaultVariation"u8))
+            {
+                reader.Read();
+                sawDefault = true;
+                defaultVariation = ReadVariation(ref reader, "defaultVariation");
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (!sawSlug)
+        {
+            Error("slug", "is missing");
+        }
+
+        if (!sawConditions)
+        {
+            Error("conditions", "is missing");
+        }
+
+        if (!sawDefault)
+        {
+            Error("defaultVariation", "is missing");
+        }
+
+        // The slug may come after the fields that failed: name the flag in every error found.
+        for (int i = errorsBefore; i < _errors.Count; i++)
+        {
+            var e = _errors[i];
+            _errors[i] = new ConfigurationError(e.Message, e.FlagIndex, _slug, e.ConditionIndex, e.RuleIndex, e.Field);
+        }
+
+        if (string.IsNullOrEmpty(_slug))
+        {
+            return null;
+        }
+
+        if (_flagErrorCount > 0)
+        {
+            return CompiledFlag.Invalid(_slug, _errors[errorsBefore].ToString());
+        }
+
+        return new CompiledFlag(_slug, conditions is null ? [] : [.. conditions], defaultVariation!, null);
+    }
+
+    private List<Condition>? ReadConditions(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            Error("conditions", $"must be an array, not {Describe(reader.TokenType)}");
+            reader.Skip();
+            return null;
+        }
+
+        var conditions = new List<Condition>();
+        int index = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            _conditionIndex = index++;
+            var condition = ReadCondition(ref reader);
+            if (condition is not null)
+            {
+                conditions.Add(condition);
+            }
+        }
+
+        _conditionIndex = null;
+        return conditions;
+    }
+
+    private Condition? ReadCondition(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            Error(null, $"a condition is an object, not {Describe(reader.TokenType)}");
+            reader.Skip();
+            return null;
+        }
+
+        List<Rule>? rules = null;
+        bool sawRules = false;
+        Variation? variation = null;
+        bool sawVariation = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("rules"u8))
+            {
+                reader.Read();
+                sawRules = true;
+                rules = ReadRules(ref reader);
+            }
+            else if (reader.ValueTextEquals("variation"u8))
+            {
+                reader.Read();
+                sawVariation = true;
+                variation = ReadVariation(ref reader, "variation");
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (!sawRules)
+        {
+            Error("rules", "is missing");
+        }
+
+        if (!sawVariation)
+        {
+            Error("variation", "is missing");
+        }
+
+        return rules is not null && variation is not null ? new Condition([.. rules], variation) : null;
+    }
+
+    private List<Rule>? ReadRules(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            Error("rules", $"must be an array, not {Describe(reader.TokenType)}");
+            reader.Skip();
+            return null;
+        }
+
+        var rules = new List<Rule>();
+        int index = 0;
+        bool failed = false;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            _ruleIndex = index++;
+            var rule = ReadRule(ref reader);
+            if (rule is null)
+            {
+                failed = true;
+            }
+            else
+            {
+                rules.Add(rule);
+            }
+        }
+
+        _ruleIndex = null;
+        return failed ? null : rules;
+    }
+
+    private Variation? ReadVariation(ref Utf8JsonReader reader, string field)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            Error(field, $"must be an object, not {Describe(reader.TokenType)}");
+            reader.Skip();
+            return null;
+        }
+
+        bool? active = null;
+        var value = FlagValue.Null;
+        bool failed = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("active"u8))
+            {
+                reader.Read();
+                if (reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+                {
+                    active = reader.GetBoolean();
+                }
+                else
+                {
+                    Error(field + "/active", $"must be a boolean, not {Describe(reader.TokenType)}");
+                    reader.Skip();
+                    failed = true;
+                }
+            }
+            else if (reader.ValueTextEquals("value"u8))
+            {
+                reader.Read();
+                value = FlagValue.Read(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (active is null && !failed)
+        {
+            Error(field + "/active", "is missing");
+            return null;
+        }
+
+        return failed ? null : Variation.Create(active!.Value, value);
+    }
+
+    private Rule? ReadRule(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            Error(null, $"a rule is an object, not {Describe(reader.TokenType)}");
+            reader.Skip();
+            return null;
+        }
+
+        var raw = default(RawRule);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("key"u8))
+            {
+                raw.Key = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("operator"u8))
+            {
+                raw.Operator = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("negate"u8))
+            {
+                raw.Negate = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("values"u8))
+            {
+                raw.Values = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("value"u8))
+            {
+                raw.Value = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("timestamp"u8))
+            {
+                raw.Timestamp = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("iso"u8))
+            {
+                raw.Iso = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("version"u8))
+            {
+                raw.Version = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("rangeStart"u8))
+            {
+                raw.RangeStart = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("rangeEnd"u8))
+            {
+                raw.RangeEnd = ReadField(ref reader);
+            }
+            else if (reader.ValueTextEquals("seed"u8))
+            {
+                raw.Seed = ReadField(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return Compile(in raw);
+    }
+
+    private Rule? Compile(in RawRule raw)
+    {
+        int errorsBefore = _errors.Count;
+        var key = RequireString(raw.Key, "key");
+        var op = RequireString(raw.Operator, "operator");
+        bool negate = false;
+        if (raw.Negate.Kind == FieldKind.Boolean)
+        {
+            negate = raw.Negate.Boolean;
+        }
+        else if (raw.Negate.Kind != FieldKind.Missing)
+        {
+            Error("negate", $"must be a boolean, not {raw.Negate.Description}");
+        }
+
+        if (key is null || op is null)
+        {
+            return null;
+        }
+
+        Rule? rule = op switch
+        {
+            "EMPTY" => new EmptyRule(key, negate),
+            "TRUE" => new TrueRule(key, negate),
+            "STR_EQUAL" => Strings(raw.Values) is { } v ? new StrEqualRule(key, negate, new StringSet(v)) : null,
+            "STR_EQUAL_SOFT" => Strings(raw.Values) is { } v ? new StrEqualSoftRule(key, negate, new StringSet(v)) : null,
+            "STR_CONTAINS" => Strings(raw.Values) is { } v ? new StrContainsRule(key, negate, v) : null,
+            "STR_STARTS_WITH" => Strings(raw.Values) is { } v ? new StrStartsWithRule(key, negate, v) : null,
+            "STR_ENDS_WITH" => Strings(raw.Values) is { } v ? new StrEndsWithRule(key, negate, v) : null,
+            "STR_AFTER" => RequireString(raw.Value, "value") is { } s ? new StrCompareRule(key, negate, s, after: true) : null,
+            "STR_BEFORE" => RequireString(raw.Value, "value") is { } s ? new StrCompareRule(key, negate, s, after: false) : null,
+            "REGEXP" => RequireString(raw.Value, "value") is { } pattern ? CompileRegex(key, negate, pattern) : null,
+            "EQ" => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Equal) : null,
+            "LT" => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Less) : null,
+            "GT" => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Greater) : null,
+            "ARR_OVERLAP" => Strings(raw.Values) is { } v ? new ArrOverlapRule(key, negate, new StringSet(v)) : null,
+            "DATE_AFTER" => Date(key, negate, raw, after: true),
+            "DATE_BEFORE" => Date(key, negate, raw, after: false),
+            "SEMVER_EQ" => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.Equal) : null,
+            "SEMVER_GTE" => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.GreaterOrEqual) : null,
+            "SEMVER_LTE" => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.LessOrEqual) : null,
+            "PERCENTAGE" => Percentage(key, negate, raw),
+            _ => UnknownOperator(op),
+        };
+
+        return _errors.Count > errorsBefore ? null : rule;
+    }
+
+    private Rule? UnknownOperator(string op)
+    {
+        Error("operator", $"is \"{op}\", which is not a known operator");
+        return null;
+    }
+
+    private RegexRule? CompileRegex(string key, bool negate, string pattern)
+    {
+        if (!_regexes.TryGetValue(pattern, out var regex))
+        {
+            try
+            {
+                regex = new Regex(pattern, RegexOptions.ECMAScript, RegexTimeout);
+            }
+            catch (ArgumentException e)
+            {
+                regex = null;
+                Error("value", $"the regular expression /{pattern}/ cannot be used: {FirstSentence(e.Message)}");
+            }
+
+            _regexes[pattern] = regex;
+        }
+        else if (regex is null)
+        {
+            Error("value", $"the regular expression /{pattern}/ cannot be used");
+        }
+
+        return regex is null ? null : new RegexRule(key, negate, regex);
+    }
+
+    private DateRule? Date(string key, bool negate, in RawRule raw, bool after)
+    {
+        var timestamp = RequireNumber(raw.Timestamp, "timestamp");
+        var iso = RequireString(raw.Iso, "iso");
+        if (iso is not null && !IsIsoText(iso))
+        {
+            Error("iso", $"must be a 19-character date and time \"YYYY-MM-DDTHH:mm:ss\", not \"{iso}\"");
+            return null;
+        }
+
+        return timestamp is { } t && iso is not null ? new DateRule(key, negate, t, iso, after) : null;
+    }
+
+    private static bool IsIsoText(string iso) =>
+        iso.Length == 19
+        && DateTime.TryParseExact(iso, "yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+
+    private PercentageRule? Percentage(string key, bool negate, in RawRule raw)
+    {
+        var start = RequireNumber(raw.RangeStart, "rangeStart");
+        var end = RequireNumber(raw.RangeEnd, "rangeEnd");
+        var seed = RequireNumber(raw.Seed, "seed");
+        if (start is null || end is null || seed is null)
+        {
+            return null;
+        }
+
+        bool ok = true;
+        if (start is < 0 or > 1)
+        {
+            ok = Error("rangeStart", string.Create(CultureInfo.InvariantCulture, $"must be between 0 and 1, not {start}"));
+        }
+
+        if (end is < 0 or > 1)
+        {
+            ok = Error("rangeEnd", string.Create(CultureInfo.InvariantCulture, $"must be between 0 and 1, not {end}"));
+        }
+
+        if (ok && start > end)
+        {
+            ok = Error("rangeEnd", string.Create(CultureInfo.InvariantCulture, $"must not be below rangeStart ({end} < {start})"));
+        }
+
+        double s = seed.Value;
+        if (s != Math.Floor(s) || s < 0 || s > uint.MaxValue)
+        {
+            ok = Error("seed", string.Create(CultureInfo.InvariantCulture, $"must be an integer between 0 and 4294967295, not {s}"));
+        }
+
+        return ok ? new PercentageRule(key, negate, start.Value, end.Value, (uint)s) : null;
+    }
+
+    private string[]? Strings(in Field field)
+    {
+        switch (field.Kind)
+        {
+            case FieldKind.Missing:
+                Error("values", "is missing");
+                return null;
+            case FieldKind.StringArray:
+            case FieldKind.EmptyArray:
+                return field.Strings;
+            case FieldKind.Array:
+                Error("values", "must be an array of strings; it holds something else");
+                return null;
+            default:
+                Error("values", $"must be an array of strings, not {field.Description}");
+                return null;
+        }
+    }
+
+    private double[]? Version(in Field field)
+    {
+        switch (field.Kind)
+        {
+            case FieldKind.Missing:
+                Error("version", "is missing");
+                return null;
+            case FieldKind.NumberArray:
+            case FieldKind.EmptyArray:
+                var numbers = field.Numbers!;
+                if (numbers.Length == 0)
+                {
+                    Error("version", "must hold at least one number");
+                    return null;
+                }
+
+                foreach (double n in numbers)
+                {
+                    if (n != Math.Floor(n) || n < 0)
+                    {
+                        Error("version", string.Create(CultureInfo.InvariantCulture, $"must hold non-negative integers, not {n}"));
+                        return null;
+                    }
+                }
+
+                return numbers;
+            default:
+                Error("version", $"must be an array of integers, not {field.Description}");
+                return null;
+        }
+    }
+
+    private string? RequireString(in Field field, string name)
+    {
+        if (field.Kind == FieldKind.String)
+        {
+            return field.Text;
+        }
+
+        Error(name, field.Kind == FieldKind.Missing ? "is missing" : $"must be a string, not {field.Description}");
+        return null;
+    }
+
+    private double? RequireNumber(in Field field, string name)
+    {
+        if (field.Kind == FieldKind.Number)
+        {
+            return field.Number;
+        }
+
+        Error(name, field.Kind == FieldKind.Missing ? "is missing" : $"must be a number, not {field.Description}");
+        return null;
+    }
+
+    private bool Error(string? field, string message)
+    {
+        string text = field is null ? message : $"\"{field}\" {message}";
+        _errors.Add(new ConfigurationError(text, _flagIndex, _slug, _conditionIndex, _ruleIndex, field));
+        _flagErrorCount++;
+        return false;
+    }
+
+    private Field ReadField(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return new Field { Kind = FieldKind.String, Text = Intern(ref reader) };
+            case JsonTokenType.Number:
+                return new Field { Kind = FieldKind.Number, Number = reader.GetDouble() };
+            case JsonTokenType.True:
+            case JsonTokenType.False:
+                return new Field { Kind = FieldKind.Boolean, Boolean = reader.GetBoolean() };
+            case JsonTokenType.Null:
+                return new Field { Kind = FieldKind.Null };
+            case JsonTokenType.StartObject:
+                reader.Skip();
+                return new Field { Kind = FieldKind.Object };
+            case JsonTokenType.StartArray:
+                return ReadArrayField(ref reader);
+            default:
+                throw new JsonException($"Unexpected token {reader.TokenType}.");
+        }
+    }
+
+    private static Field ReadArrayField(ref Utf8JsonReader reader)
+    {
+        List<string>? strings = null;
+        List<double>? numbers = null;
+        bool mixed = false;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String when numbers is null:
+                    (strings ??= []).Add(reader.GetString()!);
+                    break;
+                case JsonTokenType.Number when strings is null:
+                    (numbers ??= []).Add(reader.GetDouble());
+                    break;
+                default:
+                    mixed = true;
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        if (mixed)
+        {
+            return new Field { Kind = FieldKind.Array };
+        }
+
+        // An empty array is both a valid list of strings and of numbers.
+        return new Field
+        {
+            Kind = numbers is not null ? FieldKind.NumberArray : strings is not null ? FieldKind.StringArray : FieldKind.EmptyArray,
+            Strings = strings is null ? [] : [.. strings],
+            Numbers = numbers is null ? [] : [.. numbers],
+        };
+    }
+
+    // Property names and operators repeat across thousands of rules: keep one copy of each.
+    private string Intern(ref Utf8JsonReader reader)
+    {
+        const int MaxInterned = 64;
+        if (!reader.ValueIsEscaped && reader.ValueSpan.Length <= MaxInterned)
+        {
+            Span<char> buffer = stackalloc char[MaxInterned];
+            int length = reader.CopyString(buffer);
+            if (_stringLookup.TryGetValue(buffer[..length], out var existing))
+            {
+                return existing;
+            }
+
+            var text = new string(buffer[..length]);
+            _strings[text] = text;
+            return text;
+        }
+
+        return reader.GetString()!;
+    }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+
+    private static string FirstSentence(string message)
+    {
+        int dot = message.IndexOf(". ", StringComparison.Ordinal);
+        return dot < 0 ? message : message[..(dot + 1)];
+    }
+
+    private enum FieldKind : byte
+    {
+        Missing,
+        String,
+        Number,
+        Boolean,
+        Null,
+        Object,
+        EmptyArray,
+        StringArray,
+        NumberArray,
+        Array,
+    }
+
+    private struct Field
+    {
+        public FieldKind Kind;
+        public string? Text;
+        public double Number;
+        public bool Boolean;
+        public string[]? Strings;
+        public double[]? Numbers;
+
+        public readonly string Description => Kind switch
+        {
+            FieldKind.String => "a string",
+            FieldKind.Number => "a number",
+            FieldKind.Boolean => "a boolean",
+            FieldKind.Null => "null",
+            FieldKind.Object => "an object",
+            _ => "an array",
+        };
+    }
+
+    private struct RawRule
+    {
+        public Field Key;
+        public Field Operator;
+        public Field Negate;
+        public Field Values;
+        public Field Value;
+        public Field Timestamp;
+        public Field Iso;
+        public Field Version;
+        public Field RangeStart;
+        public Field RangeEnd;
+        public Field Seed;
+    }
+}
