@@ -15,6 +15,7 @@ public sealed class CompiledFlag
     internal CompiledFlag(string slug, Condition[] conditions, Variation defaultVariation, string? error)
     {
         Slug = slug;
+        SlugHash = FlagMap.Hash(slug);
         _conditions = conditions;
         _defaultVariation = defaultVariation;
         Error = error;
@@ -22,6 +23,8 @@ public sealed class CompiledFlag
 
     /// <summary>The flag's key.</summary>
     public string Slug { get; }
+
+    internal int SlugHash { get; }
 
     /// <summary>
     /// Why the flag could not be loaded, when it was loaded leniently despite an error: such a flag

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Collections.Immutable;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
@@ -14,21 +13,22 @@ namespace Flagstaff.Evaluation;
 /// </summary>
 public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
 {
-    private readonly ImmutableDictionary<string, CompiledFlag> _flags;
+    private readonly FlagMap _flags;
 
-    private FlagConfiguration(ImmutableDictionary<string, CompiledFlag> flags)
+    // Iteration walks a flat array, built on first use: after a change, the first request that reads
+    // every flag pays one pass over them, which it was paying anyway.
+    private CompiledFlag[]? _ordered;
+
+    private FlagConfiguration(FlagMap flags)
     {
         _flags = flags;
     }
 
     /// <summary>A configuration with no flags.</summary>
-    public static FlagConfiguration Empty { get; } = new(ImmutableDictionary.Create<string, CompiledFlag>(StringComparer.Ordinal));
+    public static FlagConfiguration Empty { get; } = new(FlagMap.Empty);
 
     /// <summary>The number of flags.</summary>
     public int Count => _flags.Count;
-
-    /// <summary>The slugs of every flag, in no particular order.</summary>
-    public IEnumerable<string> Slugs => _flags.Keys;
 
     /// <summary>Loads a configuration from UTF-8 JSON.</summary>
     public static LoadResult Load(ReadOnlySpan<byte> utf8Json, LoadMode mode) => ConfigurationLoader.Load(utf8Json, mode);
@@ -56,6 +56,10 @@ public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
         {
             reader.Read();
             flag = loader.ReadFlag(ref reader, 0);
+            if (reader.Read())
+            {
+                return new FlagLoadResult(null, [new ConfigurationError("Unexpected data after the flag object.", 0, flag?.Slug, null, null, null)]);
+            }
         }
         catch (JsonException e)
         {
@@ -70,13 +74,13 @@ public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
     public static FlagConfiguration Create(IEnumerable<CompiledFlag> flags)
     {
         ArgumentNullException.ThrowIfNull(flags);
-        var builder = ImmutableDictionary.CreateBuilder<string, CompiledFlag>(StringComparer.Ordinal);
+        var map = FlagMap.Empty;
         foreach (var flag in flags)
         {
-            builder[flag.Slug] = flag;
+            map = map.SetItem(flag);
         }
 
-        return new FlagConfiguration(builder.ToImmutable());
+        return new FlagConfiguration(map);
     }
 
     /// <summary>Finds a flag by slug.</summary>
@@ -96,12 +100,11 @@ public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
     public Dictionary<string, FlagValue> EvaluateActive(EvaluationContext context, long? now = null)
     {
         var result = new Dictionary<string, FlagValue>(StringComparer.Ordinal);
-        foreach (var (slug, flag) in _flags)
+        foreach (var flag in this)
         {
-            var evaluation = flag.Evaluate(context, now);
-            if (evaluation.Value is { } value)
+            if (flag.Evaluate(context, now).Value is { } value)
             {
-                result[slug] = value;
+                result[flag.Slug] = value;
             }
         }
 
@@ -116,24 +119,69 @@ public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
     {
         ArgumentNullException.ThrowIfNull(upserted);
         ArgumentNullException.ThrowIfNull(removed);
-        var builder = _flags.ToBuilder();
+        var map = _flags;
         foreach (var slug in removed)
         {
-            builder.Remove(slug);
+            map = map.Remove(slug);
         }
 
         foreach (var flag in upserted)
         {
-            builder[flag.Slug] = flag;
+            map = map.SetItem(flag);
         }
 
-        return new FlagConfiguration(builder.ToImmutable());
+        return new FlagConfiguration(map);
     }
 
-    /// <inheritdoc />
-    public IEnumerator<CompiledFlag> GetEnumerator() => _flags.Values.GetEnumerator();
+    /// <summary>Enumerates the flags, in no particular order, without allocating.</summary>
+    public Enumerator GetEnumerator() => new(Ordered());
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator<CompiledFlag> IEnumerable<CompiledFlag>.GetEnumerator() => ((IEnumerable<CompiledFlag>)Ordered()).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => Ordered().GetEnumerator();
+
+    private CompiledFlag[] Ordered()
+    {
+        var ordered = Volatile.Read(ref _ordered);
+        if (ordered is null)
+        {
+            var list = new List<CompiledFlag>(_flags.Count);
+            _flags.CopyTo(list);
+            ordered = [.. list];
+            Volatile.Write(ref _ordered, ordered);
+        }
+
+        return ordered;
+    }
+
+    /// <summary>Enumerates the flags of a configuration.</summary>
+    public struct Enumerator : IEnumerator<CompiledFlag>
+    {
+        private readonly CompiledFlag[] _flags;
+        private int _index;
+
+        internal Enumerator(CompiledFlag[] flags)
+        {
+            _flags = flags;
+            _index = -1;
+        }
+
+        /// <inheritdoc />
+        public readonly CompiledFlag Current => _flags[_index];
+
+        readonly object IEnumerator.Current => Current;
+
+        /// <inheritdoc />
+        public bool MoveNext() => ++_index < _flags.Length;
+
+        /// <inheritdoc />
+        public void Reset() => _index = -1;
+
+        /// <inheritdoc />
+        public readonly void Dispose()
+        {
+        }
+    }
 }
 
 /// <summary>The outcome of loading one flag.</summary>

@@ -466,7 +466,7 @@ internal sealed class ConfigurationLoader
         {
             try
             {
-                regex = new Regex(pattern, RegexOptions.ECMAScript, RegexTimeout);
+                regex = JsRegex.Compile(pattern, RegexTimeout);
             }
             catch (ArgumentException e)
             {

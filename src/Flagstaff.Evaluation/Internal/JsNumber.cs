@@ -161,6 +161,22 @@ internal static class JsNumber
     /// <summary>Reads text the way JavaScript's <c>Number(text)</c> does; NaN when it is not a number.</summary>
     public static double Parse(ReadOnlySpan<char> text)
     {
+        // Version parts are nearly always short runs of digits: read them directly.
+        if (text.Length is > 0 and <= 15)
+        {
+            long digits = 0;
+            int i = 0;
+            for (; i < text.Length && char.IsAsciiDigit(text[i]); i++)
+            {
+                digits = (digits * 10) + (text[i] - '0');
+            }
+
+            if (i == text.Length)
+            {
+                return digits;
+            }
+        }
+
         text = TrimJsWhitespace(text);
         if (text.IsEmpty)
         {
