@@ -63,12 +63,13 @@ public sealed class CompiledFlag
         }
 
         var conditions = _conditions;
+        var lookup = new Lookup(context, now);
         try
         {
             for (int c = 0; c < conditions.Length; c++)
             {
                 var condition = conditions[c];
-                if (condition.Matches(context, now))
+                if (condition.Matches(ref lookup))
                 {
                     return EvaluationResult.Matched(
                         condition.Variation,
@@ -107,11 +108,11 @@ internal sealed class Condition
 
     public ReadOnlySpan<Rule> Rules => _rules;
 
-    public bool Matches(EvaluationContext context, long? now)
+    public bool Matches(ref Lookup lookup)
     {
         foreach (var rule in _rules)
         {
-            if (!rule.Evaluate(context, now))
+            if (!rule.Evaluate(ref lookup))
             {
                 return false;
             }

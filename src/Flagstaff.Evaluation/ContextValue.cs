@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Flagstaff.Evaluation;
 
 /// <summary>The JSON type of a context property, as the rules see it.</summary>
@@ -28,16 +30,15 @@ public enum ContextValueKind : byte
 /// </summary>
 public readonly struct ContextValue
 {
-    private readonly string? _string;
-    private readonly string[]? _strings;
+    // A string or a string[] (by Kind): one reference keeps the struct at 24 bytes, cheap to copy.
+    private readonly object? _reference;
     private readonly double _number;
 
     private ContextValue(ContextValueKind kind, string? text, double number, string[]? strings)
     {
         Kind = kind;
-        _string = text;
+        _reference = (object?)text ?? strings;
         _number = number;
-        _strings = strings;
     }
 
     /// <summary>The property's JSON type.</summary>
@@ -76,7 +77,7 @@ public readonly struct ContextValue
         new(ContextValueKind.Array, null, 0, stringElements);
 
     /// <summary>The string; valid when <see cref="Kind"/> is <see cref="ContextValueKind.String"/>.</summary>
-    public string String => _string ?? string.Empty;
+    public string String => Kind == ContextValueKind.String ? Unsafe.As<string>(_reference!) : string.Empty;
 
     /// <summary>The number; valid when <see cref="Kind"/> is <see cref="ContextValueKind.Number"/>.</summary>
     public double Number => _number;
@@ -85,5 +86,5 @@ public readonly struct ContextValue
     public bool Boolean => _number != 0;
 
     /// <summary>The string elements of an array value.</summary>
-    public ReadOnlySpan<string> ArrayStrings => _strings;
+    public ReadOnlySpan<string> ArrayStrings => Kind == ContextValueKind.Array ? Unsafe.As<string[]>(_reference!) : [];
 }

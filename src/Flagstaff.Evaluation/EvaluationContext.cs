@@ -51,28 +51,33 @@ public sealed class EvaluationContext
     /// <summary>Reads a property. Returns false when the context does not have it.</summary>
     public bool TryGetValue(string key, out ContextValue value)
     {
-        if (_index is null)
+        int i = IndexOf(key);
+        value = i < 0 ? default : _values[i];
+        return i >= 0;
+    }
+
+    /// <summary>The position of a property, or -1.</summary>
+    internal int IndexOf(string key)
+    {
+        if (_index is not null)
         {
-            var keys = _keys;
-            for (int i = 0; i < keys.Length; i++)
-            {
-                var k = keys[i];
-                if (ReferenceEquals(k, key) || (k.Length == key.Length && string.Equals(k, key, StringComparison.Ordinal)))
-                {
-                    value = _values[i];
-                    return true;
-                }
-            }
-        }
-        else if (_index.TryGetValue(key, out int i))
-        {
-            value = _values[i];
-            return true;
+            return _index.TryGetValue(key, out int found) ? found : -1;
         }
 
-        value = default;
-        return false;
+        var keys = _keys;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            var k = keys[i];
+            if (ReferenceEquals(k, key) || (k.Length == key.Length && string.Equals(k, key, StringComparison.Ordinal)))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
+
+    internal ref readonly ContextValue ValueAt(int index) => ref _values[index];
 
     /// <summary>Whether the context has the property (even if it is null).</summary>
     public bool ContainsKey(string key) => TryGetValue(key, out _);

@@ -49,7 +49,7 @@ public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
     /// </summary>
     public static FlagLoadResult LoadFlag(ReadOnlySpan<byte> utf8Json, LoadMode mode)
     {
-        var loader = new ConfigurationLoader();
+        using var loader = new ConfigurationLoader();
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = 64 });
         CompiledFlag? flag;
         try
@@ -74,14 +74,17 @@ public sealed class FlagConfiguration : IReadOnlyCollection<CompiledFlag>
     public static FlagConfiguration Create(IEnumerable<CompiledFlag> flags)
     {
         ArgumentNullException.ThrowIfNull(flags);
-        var map = FlagMap.Empty;
+        var unique = new Dictionary<string, CompiledFlag>(StringComparer.Ordinal);
         foreach (var flag in flags)
         {
-            map = map.SetItem(flag);
+            unique[flag.Slug] = flag;
         }
 
-        return new FlagConfiguration(map);
+        return FromUnique([.. unique.Values]);
     }
+
+    internal static FlagConfiguration FromUnique(CompiledFlag[] flags) => new(FlagMap.CreateFromUnique(flags));
+
 
     /// <summary>Finds a flag by slug.</summary>
     public bool TryGetFlag(string slug, [NotNullWhen(true)] out CompiledFlag? flag) => _flags.TryGetValue(slug, out flag);

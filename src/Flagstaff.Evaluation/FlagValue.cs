@@ -88,33 +88,8 @@ public sealed class FlagValue : IEquatable<FlagValue>
         _ => throw new ArgumentException($"A {element.ValueKind} element has no value.", nameof(element)),
     };
 
-    /// <summary>Reads the value at the reader's current token (used by the loader).</summary>
-    internal static FlagValue Read(ref Utf8JsonReader reader)
-    {
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.Null:
-                return Null;
-            case JsonTokenType.True:
-                return True;
-            case JsonTokenType.False:
-                return False;
-            case JsonTokenType.Number:
-                return new FlagValue(JsonValueKind.Number, null, reader.GetDouble(), null);
-            case JsonTokenType.String:
-                return new FlagValue(JsonValueKind.String, reader.GetString(), 0, null);
-            case JsonTokenType.StartArray:
-            case JsonTokenType.StartObject:
-            {
-                var kind = reader.TokenType == JsonTokenType.StartArray ? JsonValueKind.Array : JsonValueKind.Object;
-                using var document = JsonDocument.ParseValue(ref reader);
-                return new FlagValue(kind, null, 0, Compact(document.RootElement));
-            }
-
-            default:
-                throw new JsonException($"Unexpected token {reader.TokenType}.");
-        }
-    }
+    /// <summary>An array or object value from its compact JSON (used by the loader, which compacts it).</summary>
+    internal static FlagValue FromCompactJson(JsonValueKind kind, byte[] compactJson) => new(kind, null, 0, compactJson);
 
     private static byte[] Compact(JsonElement element)
     {

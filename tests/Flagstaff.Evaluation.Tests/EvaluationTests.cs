@@ -112,6 +112,22 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void Object_values_are_kept_compact_and_equal_values_are_shared()
+    {
+        var configuration = FlagConfiguration.Load(
+            """
+            [{"slug":"a","conditions":[],"defaultVariation":{"active":true,"value": { "limits" : [ 1 , 2.50 ] , "name" : "x\u00e9" } }},
+             {"slug":"b","conditions":[],"defaultVariation":{"active":true,"value":{"limits":[1,2.50],"name":"xé"}}}]
+            """, LoadMode.Strict).GetConfigurationOrThrow();
+
+        var a = configuration.Evaluate("a", EvaluationContext.Empty).Value!;
+        var b = configuration.Evaluate("b", EvaluationContext.Empty).Value!;
+
+        Assert.Equal("""{"limits":[1,2.50],"name":"x\u00E9"}""", a.ToJson());
+        Assert.Same(a, b);
+    }
+
+    [Fact]
     public void A_catastrophic_regular_expression_times_out_into_an_error_result()
     {
         var configuration = FlagConfiguration.Load(

@@ -9,7 +9,7 @@ namespace Flagstaff.Evaluation.Internal;
 /// every field and compiles each flag. No document tree is built, so loading costs little more memory
 /// than the compiled flags themselves. Unknown fields are skipped (the format may grow).
 /// </summary>
-internal sealed class ConfigurationLoader
+internal sealed class ConfigurationLoader : IDisposable
 {
     /// <summary>How long one regular expression may run against one property before it is abandoned.</summary>
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
@@ -19,7 +19,17 @@ internal sealed class ConfigurationLoader
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _stringLookup;
     private readonly Dictionary<string, Regex?> _regexes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _keyIds = new(StringComparer.Ordinal);
     private readonly List<ConfigurationError> _errors = [];
+
+    // Scratch lists, reused for every flag: only the final arrays are allocated.
+    private readonly List<Condition> _conditions = [];
+    private readonly List<Rule> _rules = [];
+    private readonly List<string> _arrayStrings = [];
+    private readonly List<double> _numbers = [];
+    private readonly Dictionary<FlagValue, FlagValue> _values = [];
+    private readonly System.Buffers.ArrayBufferWriter<byte> _compact = new();
+    private readonly Utf8JsonWriter _compactWriter = new(Stream.Null);
 
     // Location of what is being read, for error messages.
     private int _flagIndex;
@@ -35,9 +45,11 @@ internal sealed class ConfigurationLoader
 
     public List<ConfigurationError> Errors => _errors;
 
+    public void Dispose() => _compactWriter.Dispose();
+
     public static LoadResult Load(ReadOnlySpan<byte> utf8Json, LoadMode mode)
     {
-        var loader = new ConfigurationLoader();
+        using var loader = new ConfigurationLoader();
         var flags = new List<CompiledFlag>();
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = MaxDepth });
         try
@@ -69,6 +81,7 @@ internal sealed class ConfigurationLoader
 
         var errors = loader._errors;
         var bySlug = new Dictionary<string, int>(flags.Count, StringComparer.Ordinal);
+        int duplicates = 0;
         for (int i = 0; i < flags.Count; i++)
         {
             if (bySlug.TryGetValue(flags[i].Slug, out int first))
@@ -76,6 +89,8 @@ internal sealed class ConfigurationLoader
                 errors.Add(new ConfigurationError(
                     string.Create(CultureInfo.InvariantCulture, $"duplicate slug: flag at index {first} has it too"),
                     i, flags[i].Slug, null, null, "slug"));
+                flags[first] = null!;
+                duplicates++;
             }
 
             bySlug[flags[i].Slug] = i;
@@ -87,7 +102,12 @@ internal sealed class ConfigurationLoader
         }
 
         // Later flags win over earlier ones with the same slug, as in the reference SDKs.
-        return new LoadResult(FlagConfiguration.Create(flags), errors);
+        if (duplicates > 0)
+        {
+            flags.RemoveAll(f => f is null);
+        }
+
+        return new LoadResult(FlagConfiguration.FromUnique([.. flags]), errors);
 
         static LoadResult Failed(string message) => new(null, [new ConfigurationError(message, null, null, null, null, null)]);
     }
@@ -109,7 +129,7 @@ internal sealed class ConfigurationLoader
             return null;
         }
 
-        List<Condition>? conditions = null;
+        Condition[]? conditions = null;
         bool sawConditions = false;
         Variation? defaultVariation = null;
         bool sawDefault = false;
@@ -186,10 +206,10 @@ internal sealed class ConfigurationLoader
             return CompiledFlag.Invalid(_slug, _errors[errorsBefore].ToString());
         }
 
-        return new CompiledFlag(_slug, conditions is null ? [] : [.. conditions], defaultVariation!, null);
+        return new CompiledFlag(_slug, conditions ?? [], defaultVariation!, null);
     }
 
-    private List<Condition>? ReadConditions(ref Utf8JsonReader reader)
+    private Condition[]? ReadConditions(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -198,7 +218,8 @@ internal sealed class ConfigurationLoader
             return null;
         }
 
-        var conditions = new List<Condition>();
+        var conditions = _conditions;
+        conditions.Clear();
         int index = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
@@ -211,7 +232,7 @@ internal sealed class ConfigurationLoader
         }
 
         _conditionIndex = null;
-        return conditions;
+        return [.. conditions];
     }
 
     private Condition? ReadCondition(ref Utf8JsonReader reader)
@@ -223,7 +244,7 @@ internal sealed class ConfigurationLoader
             return null;
         }
 
-        List<Rule>? rules = null;
+        Rule[]? rules = null;
         bool sawRules = false;
         Variation? variation = null;
         bool sawVariation = false;
@@ -258,10 +279,10 @@ internal sealed class ConfigurationLoader
             Error("variation", "is missing");
         }
 
-        return rules is not null && variation is not null ? new Condition([.. rules], variation) : null;
+        return rules is not null && variation is not null ? new Condition(rules, variation) : null;
     }
 
-    private List<Rule>? ReadRules(ref Utf8JsonReader reader)
+    private Rule[]? ReadRules(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -270,7 +291,8 @@ internal sealed class ConfigurationLoader
             return null;
         }
 
-        var rules = new List<Rule>();
+        var rules = _rules;
+        rules.Clear();
         int index = 0;
         bool failed = false;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -288,7 +310,7 @@ internal sealed class ConfigurationLoader
         }
 
         _ruleIndex = null;
-        return failed ? null : rules;
+        return failed ? null : [.. rules];
     }
 
     private Variation? ReadVariation(ref Utf8JsonReader reader, string field)
@@ -322,7 +344,7 @@ internal sealed class ConfigurationLoader
             else if (reader.ValueTextEquals("value"u8))
             {
                 reader.Read();
-                value = FlagValue.Read(ref reader);
+                value = ReadValue(ref reader);
             }
             else
             {
@@ -338,6 +360,98 @@ internal sealed class ConfigurationLoader
         }
 
         return failed ? null : Variation.Create(active!.Value, value);
+    }
+
+    /// <summary>
+    /// Reads a variation's value. Equal values within a configuration share one instance (real
+    /// configurations repeat "on", "off", the same JSON objects, many times).
+    /// </summary>
+    private FlagValue ReadValue(ref Utf8JsonReader reader)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return FlagValue.Null;
+            case JsonTokenType.True:
+                return FlagValue.True;
+            case JsonTokenType.False:
+                return FlagValue.False;
+            case JsonTokenType.Number:
+                return Shared(FlagValue.FromNumber(reader.GetDouble()));
+            case JsonTokenType.String:
+                return Shared(FlagValue.FromString(Intern(ref reader)));
+            case JsonTokenType.StartArray:
+            case JsonTokenType.StartObject:
+            {
+                var kind = reader.TokenType == JsonTokenType.StartArray ? JsonValueKind.Array : JsonValueKind.Object;
+                _compact.ResetWrittenCount();
+                _compactWriter.Reset(_compact);
+                CopyValue(ref reader, _compactWriter);
+                _compactWriter.Flush();
+                return Shared(FlagValue.FromCompactJson(kind, _compact.WrittenSpan.ToArray()));
+            }
+
+            default:
+                throw new JsonException($"Unexpected token {reader.TokenType}.");
+        }
+    }
+
+    private FlagValue Shared(FlagValue value)
+    {
+        if (_values.TryGetValue(value, out var existing))
+        {
+            return existing;
+        }
+
+        _values.Add(value, value);
+        return value;
+    }
+
+    // Copies the value at the reader (an array or object) token by token: compact, with no document tree.
+    private static void CopyValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    {
+        int depth = reader.CurrentDepth;
+        while (true)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    writer.WriteStartObject();
+                    break;
+                case JsonTokenType.EndObject:
+                    writer.WriteEndObject();
+                    break;
+                case JsonTokenType.StartArray:
+                    writer.WriteStartArray();
+                    break;
+                case JsonTokenType.EndArray:
+                    writer.WriteEndArray();
+                    break;
+                case JsonTokenType.PropertyName:
+                    writer.WritePropertyName(reader.GetString()!);
+                    break;
+                case JsonTokenType.String:
+                    writer.WriteStringValue(reader.GetString());
+                    break;
+                case JsonTokenType.Number:
+                    writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                    break;
+                case JsonTokenType.True:
+                case JsonTokenType.False:
+                    writer.WriteBooleanValue(reader.GetBoolean());
+                    break;
+                case JsonTokenType.Null:
+                    writer.WriteNullValue();
+                    break;
+            }
+
+            if (reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            {
+                return;
+            }
+
+            reader.Read();
+        }
     }
 
     private Rule? ReadRule(ref Utf8JsonReader reader)
@@ -451,7 +565,24 @@ internal sealed class ConfigurationLoader
             _ => UnknownOperator(op),
         };
 
-        return _errors.Count > errorsBefore ? null : rule;
+        if (rule is null || _errors.Count > errorsBefore)
+        {
+            return null;
+        }
+
+        rule.KeyId = KeyId(key);
+        return rule;
+    }
+
+    private int KeyId(string key)
+    {
+        if (!_keyIds.TryGetValue(key, out int id))
+        {
+            id = _keyIds.Count;
+            _keyIds[key] = id;
+        }
+
+        return id;
     }
 
     private Rule? UnknownOperator(string op)
@@ -641,20 +772,22 @@ internal sealed class ConfigurationLoader
         }
     }
 
-    private static Field ReadArrayField(ref Utf8JsonReader reader)
+    private Field ReadArrayField(ref Utf8JsonReader reader)
     {
-        List<string>? strings = null;
-        List<double>? numbers = null;
+        var strings = _arrayStrings;
+        var numbers = _numbers;
+        strings.Clear();
+        numbers.Clear();
         bool mixed = false;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             switch (reader.TokenType)
             {
-                case JsonTokenType.String when numbers is null:
-                    (strings ??= []).Add(reader.GetString()!);
+                case JsonTokenType.String when numbers.Count == 0:
+                    strings.Add(reader.GetString()!);
                     break;
-                case JsonTokenType.Number when strings is null:
-                    (numbers ??= []).Add(reader.GetDouble());
+                case JsonTokenType.Number when strings.Count == 0:
+                    numbers.Add(reader.GetDouble());
                     break;
                 default:
                     mixed = true;
@@ -671,9 +804,9 @@ internal sealed class ConfigurationLoader
         // An empty array is both a valid list of strings and of numbers.
         return new Field
         {
-            Kind = numbers is not null ? FieldKind.NumberArray : strings is not null ? FieldKind.StringArray : FieldKind.EmptyArray,
-            Strings = strings is null ? [] : [.. strings],
-            Numbers = numbers is null ? [] : [.. numbers],
+            Kind = numbers.Count > 0 ? FieldKind.NumberArray : strings.Count > 0 ? FieldKind.StringArray : FieldKind.EmptyArray,
+            Strings = strings.Count > 0 ? [.. strings] : [],
+            Numbers = numbers.Count > 0 ? [.. numbers] : [],
         };
     }
 

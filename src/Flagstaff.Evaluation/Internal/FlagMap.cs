@@ -27,7 +27,30 @@ internal sealed class FlagMap
 
     public int Count { get; }
 
-    public static int Hash(string slug) => StringComparer.Ordinal.GetHashCode(slug);
+    /// <summary>
+    /// A fast, deterministic hash of a slug (the djb2 family, two characters a step). Slugs are chosen
+    /// by the project's own people, so the hash needs no protection against crafted collisions; a
+    /// collision costs only a comparison.
+    /// </summary>
+    public static int Hash(string slug)
+    {
+        uint hash1 = (5381 << 16) + 5381;
+        uint hash2 = hash1;
+        var text = slug.AsSpan();
+        int i = 0;
+        for (; i + 1 < text.Length; i += 2)
+        {
+            hash1 = (BitOperations.RotateLeft(hash1, 5) + hash1) ^ text[i];
+            hash2 = (BitOperations.RotateLeft(hash2, 5) + hash2) ^ text[i + 1];
+        }
+
+        if (i < text.Length)
+        {
+            hash1 = (BitOperations.RotateLeft(hash1, 5) + hash1) ^ text[i];
+        }
+
+        return (int)(hash1 + (hash2 * 1566083941));
+    }
 
     public bool TryGetValue(string slug, [NotNullWhen(true)] out CompiledFlag? flag)
     {
@@ -71,6 +94,55 @@ internal sealed class FlagMap
                     return false;
             }
         }
+    }
+
+    /// <summary>Builds a map from flags with distinct slugs at once, allocating only the final nodes.</summary>
+    public static FlagMap CreateFromUnique(CompiledFlag[] flags) =>
+        flags.Length == 0 ? Empty : new FlagMap(Build(flags, 0), flags.Length);
+
+    private static Node Build(Span<CompiledFlag> flags, int shift)
+    {
+        // Order by this level's 5 bits, then make one entry per distinct slot.
+        flags.Sort((a, b) => ((a.SlugHash >>> shift) & Mask).CompareTo((b.SlugHash >>> shift) & Mask));
+        uint bitmap = 0;
+        foreach (var flag in flags)
+        {
+            bitmap |= 1u << ((flag.SlugHash >>> shift) & Mask);
+        }
+
+        var entries = new object[BitOperations.PopCount(bitmap)];
+        int count = 0;
+        int start = 0;
+        while (start < flags.Length)
+        {
+            int slot = (flags[start].SlugHash >>> shift) & Mask;
+            int end = start + 1;
+            while (end < flags.Length && ((flags[end].SlugHash >>> shift) & Mask) == slot)
+            {
+                end++;
+            }
+
+            var group = flags[start..end];
+            entries[count++] = group.Length == 1 ? group[0]
+                : shift + BitsPerLevel >= 32 || AllSameHash(group) ? group.ToArray()
+                : Build(group, shift + BitsPerLevel);
+            start = end;
+        }
+
+        return new Node(bitmap, entries);
+    }
+
+    private static bool AllSameHash(Span<CompiledFlag> flags)
+    {
+        foreach (var flag in flags)
+        {
+            if (flag.SlugHash != flags[0].SlugHash)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public FlagMap SetItem(CompiledFlag flag)

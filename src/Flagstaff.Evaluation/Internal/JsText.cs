@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -91,12 +90,6 @@ internal static class JsText
     /// </summary>
     public static int ToHashBytes(ReadOnlySpan<char> text, Span<byte> destination)
     {
-        // Ids are nearly always ASCII: one vectorised narrowing.
-        if (Ascii.FromUtf16(text, destination, out int narrowed) == OperationStatus.Done)
-        {
-            return narrowed;
-        }
-
         int n = 0;
         for (int i = 0; i < text.Length; i++)
         {

@@ -8,6 +8,19 @@ namespace Flagstaff.Evaluation.Internal;
 // avoids LINQ, closures, boxing and string allocation: text that must be derived from a property
 // (JavaScript's String(n), lower-casing, UTF-8 for hashing) is written into stack buffers.
 
+/// <summary>
+/// The state of one evaluation: the context, the clock, and where the last property read was found,
+/// since consecutive rules often read the same one (an id list, then a percentage, on userId). Only
+/// integers are cached, so updating the cache costs no write barrier.
+/// </summary>
+internal struct Lookup(EvaluationContext context, long? now)
+{
+    public readonly EvaluationContext Context = context;
+    public readonly long? Now = now;
+    public int KeyId = -1;
+    public int Index = -1;
+}
+
 /// <summary>A compiled rule: one operator applied to one context property.</summary>
 internal abstract class Rule
 {
@@ -17,6 +30,12 @@ internal abstract class Rule
         Negate = negate;
         IsTimestamp = key == TimestampKey;
     }
+
+    /// <summary>
+    /// A number standing for <see cref="Key"/>, the same for every rule of a load that reads the same
+    /// property (set by the loader; -2 means none). Compared instead of the text on the hot path.
+    /// </summary>
+    public int KeyId { get; set; } = -2;
 
     /// <summary>The context property a server or SDK fills in with the current time.</summary>
     public const string TimestampKey = "timestamp";
@@ -30,20 +49,32 @@ internal abstract class Rule
     /// <summary>Whether this rule is a percentage (a match means a split decided).</summary>
     public virtual bool IsPercentage => false;
 
-    public bool Evaluate(EvaluationContext context, long? now)
+    public bool Evaluate(ref Lookup lookup)
     {
-        if (!context.TryGetValue(Key, out var value))
+        int index;
+        if (lookup.KeyId == KeyId)
         {
-            if (IsTimestamp && now.HasValue)
-            {
-                value = ContextValue.FromNumber(now.GetValueOrDefault());
-            }
-            else
-            {
-                return MatchesMissing();
-            }
+            index = lookup.Index;
+        }
+        else
+        {
+            index = lookup.Context.IndexOf(Key);
+            lookup.KeyId = KeyId;
+            lookup.Index = index;
         }
 
+        if (index < 0)
+        {
+            if (IsTimestamp && lookup.Now.HasValue)
+            {
+                var now = ContextValue.FromNumber(lookup.Now.GetValueOrDefault());
+                return Matches(in now);
+            }
+
+            return MatchesMissing();
+        }
+
+        ref readonly var value = ref lookup.Context.ValueAt(index);
         return value.Kind == ContextValueKind.Null ? MatchesMissing() : Matches(in value);
     }
 
@@ -481,22 +512,31 @@ internal sealed class PercentageRule(string key, bool negate, double rangeStart,
     /// <summary>Where a text lands in [0, 1) for a seed: XXH32 of its UTF-8 bytes over 0xFFFFFFFF.</summary>
     public static double Fraction(ReadOnlySpan<char> text, uint seed)
     {
-        int max = text.Length * 4;
-        byte[]? rented = null;
-        Span<byte> bytes = max <= StackLimit * 4 ? stackalloc byte[StackLimit * 4] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        if (XxHash32.TryHashAscii(text, seed, out uint asciiHash))
+        {
+            return ToFraction(asciiHash);
+        }
+
+        if (text.Length <= StackLimit)
+        {
+            Span<byte> bytes = stackalloc byte[StackLimit * 4];
+            return ToFraction(XxHash32.Hash(bytes[..JsText.ToHashBytes(text, bytes)], seed));
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(text.Length * 4);
         try
         {
-            int length = JsText.ToHashBytes(text, bytes);
-            double fraction = XxHash32.Hash(bytes[..length], seed) / (double)uint.MaxValue;
-
-            return fraction == 1 ? 1 - JsEpsilon : fraction;
+            return ToFraction(XxHash32.Hash(rented.AsSpan(0, JsText.ToHashBytes(text, rented)), seed));
         }
         finally
         {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
+            ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    private static double ToFraction(uint hash)
+    {
+        double fraction = hash / (double)uint.MaxValue;
+        return fraction == 1 ? 1 - JsEpsilon : fraction;
     }
 }

@@ -70,6 +70,76 @@ internal static class XxHash32
         return h;
     }
 
+    /// <summary>
+    /// Hashes the UTF-8 bytes of an ASCII text straight from its characters, with no buffer: the
+    /// common case of ids. Returns false, without a hash, when the text is not all ASCII.
+    /// </summary>
+    public static bool TryHashAscii(ReadOnlySpan<char> text, uint seed, out uint hash)
+    {
+        int length = text.Length;
+        int offset = 0;
+        uint h;
+        uint nonAscii = 0;
+
+        if (length >= 16)
+        {
+            uint v1 = seed + Prime1 + Prime2;
+            uint v2 = seed + Prime2;
+            uint v3 = seed;
+            uint v4 = seed - Prime1;
+            int limit = length - 16;
+            while (offset <= limit)
+            {
+                v1 = Round(v1, Lane(text, offset, ref nonAscii));
+                v2 = Round(v2, Lane(text, offset + 4, ref nonAscii));
+                v3 = Round(v3, Lane(text, offset + 8, ref nonAscii));
+                v4 = Round(v4, Lane(text, offset + 12, ref nonAscii));
+                offset += 16;
+            }
+
+            h = BitOperations.RotateLeft(v1, 1) + BitOperations.RotateLeft(v2, 7)
+                + BitOperations.RotateLeft(v3, 12) + BitOperations.RotateLeft(v4, 18);
+        }
+        else
+        {
+            h = seed + Prime5;
+        }
+
+        h += (uint)length;
+
+        while (offset + 4 <= length)
+        {
+            h += Lane(text, offset, ref nonAscii) * Prime3;
+            h = BitOperations.RotateLeft(h, 17) * Prime4;
+            offset += 4;
+        }
+
+        while (offset < length)
+        {
+            uint c = text[offset];
+            nonAscii |= c;
+            h += c * Prime5;
+            h = BitOperations.RotateLeft(h, 11) * Prime1;
+            offset++;
+        }
+
+        h ^= h >> 15;
+        h *= Prime2;
+        h ^= h >> 13;
+        h *= Prime3;
+        h ^= h >> 16;
+        hash = h;
+        return nonAscii < 0x80;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Lane(ReadOnlySpan<char> text, int offset, ref uint nonAscii)
+    {
+        uint c0 = text[offset], c1 = text[offset + 1], c2 = text[offset + 2], c3 = text[offset + 3];
+        nonAscii |= c0 | c1 | c2 | c3;
+        return c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Round(uint acc, uint lane)
     {
