@@ -10,6 +10,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian's packages..."
   as_root apt-get update -qq
@@ -20,6 +21,24 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is needed (https://dotnet.microsoft.com/download); 'dotnet' is not on PATH." >&2
   exit 1
 fi
+
+# A private PostgreSQL cluster on loopback for the tests, removed on exit. PostgreSQL refuses to
+# run as root, so as root it runs as the 'postgres' user the Debian package creates.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_port=${FLAGSTAFF_TEST_PG_PORT:-55432}
+pg_data=$(mktemp -d /tmp/flagstaff-test-pg.XXXXXX)
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pg_data"
+stop_postgres() {
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pg_data"
+}
+trap stop_postgres EXIT
+echo "== Starting PostgreSQL ($("$pg_bin/postgres" --version | awk '{print $3}')) on 127.0.0.1:$pg_port"
+as_postgres "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync >/dev/null
+as_postgres "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w -t 60 start \
+  -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" >/dev/null
+export FLAGSTAFF_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 
 echo "== Test vectors against the reference evaluator (tggl-core)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && node check-vectors.mjs)

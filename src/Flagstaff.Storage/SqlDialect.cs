@@ -1,0 +1,160 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Flagstaff.Storage;
+
+/// <summary>
+/// What differs between the databases: how to connect, the migration scripts, how a write
+/// transaction begins, and how errors are recognised. Every query is the same SQL on both.
+/// </summary>
+public abstract class SqlDialect : IAsyncDisposable
+{
+    /// <summary>The folder of this dialect's migration scripts among the embedded resources.</summary>
+    internal abstract string MigrationFolder { get; }
+
+    /// <summary>A name for logs ("SQLite", "PostgreSQL").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Where the data is, without secrets, for logs.</summary>
+    public abstract string Describe();
+
+    /// <summary>Opens a connection.</summary>
+    internal abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether an exception is a violation of a unique constraint.</summary>
+    internal abstract bool IsUniqueViolation(Exception exception);
+
+    /// <summary>Whether an exception means the database cannot be reached (as opposed to a bad query).</summary>
+    internal abstract bool IsUnavailable(Exception exception);
+
+    /// <summary>
+    /// Serialises schema migrations across processes within the open transaction (PostgreSQL takes an
+    /// advisory lock; SQLite's write transaction is already exclusive).
+    /// </summary>
+    internal virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>SQLite through Microsoft.Data.Sqlite: one file, WAL mode, a busy timeout.</summary>
+public sealed class SqliteDialect : SqlDialect
+{
+    private readonly string _connectionString;
+
+    /// <summary>Uses (and creates if needed) the database file at <paramref name="path"/>.</summary>
+    public SqliteDialect(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = System.IO.Path.GetFullPath(path);
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    internal override string MigrationFolder => "Sqlite";
+
+    /// <inheritdoc />
+    public override string Name => "SQLite";
+
+    /// <inheritdoc />
+    public override string Describe() => Path;
+
+    internal override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var command = connection.CreateCommand();
+
+        // WAL lets readers work while one writer writes; the busy timeout makes a second writer wait
+        // instead of failing with "database is locked". Foreign keys are off by default in SQLite.
+        command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    internal override bool IsUniqueViolation(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
+
+    internal override bool IsUnavailable(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 5 or 6 or 10 or 13 or 14 };
+
+    /// <inheritdoc />
+    public override ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return base.DisposeAsync();
+    }
+}
+
+/// <summary>PostgreSQL through Npgsql: the production store, shared by any number of server nodes.</summary>
+public sealed class PostgresDialect : SqlDialect
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _description;
+
+    /// <summary>Uses the database of <paramref name="connectionString"/>.</summary>
+    public PostgresDialect(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        _description = $"{builder.Host}:{builder.Port}/{builder.Database}";
+        ConnectionString = connectionString;
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+    }
+
+    /// <summary>The connection string (holds the password: never log it).</summary>
+    public string ConnectionString { get; }
+
+    internal override string MigrationFolder => "Postgres";
+
+    /// <inheritdoc />
+    public override string Name => "PostgreSQL";
+
+    /// <inheritdoc />
+    public override string Describe() => _description;
+
+    internal override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    internal override bool IsUniqueViolation(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    internal override bool IsUnavailable(Exception exception) =>
+        exception is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException
+        || (exception is NpgsqlException && exception.InnerException is System.Net.Sockets.SocketException or IOException);
+
+    internal override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT pg_advisory_xact_lock(7418263405)";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

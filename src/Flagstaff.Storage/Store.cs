@@ -1,0 +1,240 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Reflection;
+using Dapper;
+
+namespace Flagstaff.Storage;
+
+/// <summary>
+/// The system of record. Every read runs in a session; every write runs in one transaction together
+/// with its audit entries, so a change and its record commit together or not at all.
+/// </summary>
+public sealed class Store : IAsyncDisposable
+{
+    // SQLite allows one writer at a time; queueing writers here (rather than in the database's busy
+    // handler) keeps them fair and never fails a write with "database is locked".
+    private readonly SemaphoreSlim? _writeGate;
+
+    /// <summary>Creates a store over a dialect (which it owns).</summary>
+    public Store(SqlDialect dialect)
+    {
+        ArgumentNullException.ThrowIfNull(dialect);
+        Dialect = dialect;
+        _writeGate = dialect is SqliteDialect ? new SemaphoreSlim(1, 1) : null;
+    }
+
+    /// <summary>The database in use.</summary>
+    public SqlDialect Dialect { get; }
+
+    /// <summary>Applies every embedded migration not yet applied, each in its own transaction.</summary>
+    /// <returns>The names of the migrations applied.</returns>
+    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        var assembly = typeof(Store).Assembly;
+        string prefix = $"Migrations/{Dialect.MigrationFolder}/";
+        var scripts = assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n => (Name: n[prefix.Length..^4], Resource: n))
+            .OrderBy(s => s.Name, StringComparer.Ordinal)
+            .ToList();
+
+        var applied = new List<string>();
+        await using var connection = await Dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (name, resource) in scripts)
+        {
+            long version = long.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // Several server nodes may start at once: one migrates, the others wait, then find it done.
+            await Dialect.LockForMigrationAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            bool done = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM schema_migrations WHERE version = @version", new { version }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            if (done)
+            {
+                continue;
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(ReadScript(assembly, resource), transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)",
+                new { version, name, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            applied.Add(name);
+        }
+
+        return applied;
+    }
+
+    private static string ReadScript(Assembly assembly, string resource)
+    {
+        using var stream = assembly.GetManifestResourceStream(resource)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Runs reads in a session (no transaction held open longer than the work).</summary>
+    public async Task<T> ReadAsync<T>(Func<StoreSession, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        try
+        {
+            await using var connection = await Dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var session = new StoreSession(this, connection, null, cancellationToken);
+            return await work(session).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Dialect.IsUnavailable(e) || e is DbException && !IsDomainError(e))
+        {
+            throw Translate(e);
+        }
+    }
+
+    /// <summary>
+    /// Runs a change in one transaction: it commits when <paramref name="work"/> returns, and rolls
+    /// back, leaving everything as it was, when it throws. Actions registered with
+    /// <see cref="StoreSession.AfterCommit"/> run once the commit succeeded.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<StoreSession, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (_writeGate is not null)
+        {
+            await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            StoreSession session;
+            T result;
+            await using (var connection = await Dialect.OpenAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                session = new StoreSession(this, connection, transaction, cancellationToken);
+                result = await work(session).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            session.RunAfterCommit();
+            return result;
+        }
+        catch (Exception e) when (Dialect.IsUniqueViolation(e) || Dialect.IsUnavailable(e) || (e is DbException && !IsDomainError(e)))
+        {
+            throw Translate(e);
+        }
+        finally
+        {
+            _writeGate?.Release();
+        }
+    }
+
+    /// <summary>Runs a change that returns nothing.</summary>
+    public Task WriteAsync(Func<StoreSession, Task> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return WriteAsync<bool>(async s =>
+        {
+            await work(s).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+    }
+
+    private static bool IsDomainError(Exception e) => e is StoreException;
+
+    private Exception Translate(Exception e) =>
+        Dialect.IsUniqueViolation(e) ? new DuplicateKeyException("Something with the same key already exists.", e)
+        : Dialect.IsUnavailable(e) ? new StoreUnavailableException($"The {Dialect.Name} database cannot be reached: {e.Message}", e)
+        : new StoreException($"The {Dialect.Name} database failed: {e.Message}", e);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _writeGate?.Dispose();
+        await Dialect.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>A storage failure.</summary>
+public class StoreException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public StoreException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public StoreException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public StoreException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>A key that must be unique is taken.</summary>
+public sealed class DuplicateKeyException : StoreException
+{
+    /// <summary>Creates the exception.</summary>
+    public DuplicateKeyException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public DuplicateKeyException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public DuplicateKeyException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>An update based on a version that is no longer current: someone else changed it first.</summary>
+public sealed class ConcurrencyConflictException : StoreException
+{
+    /// <summary>Creates the exception.</summary>
+    public ConcurrencyConflictException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ConcurrencyConflictException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public ConcurrencyConflictException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>The database cannot be reached.</summary>
+public sealed class StoreUnavailableException : StoreException
+{
+    /// <summary>Creates the exception.</summary>
+    public StoreUnavailableException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public StoreUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public StoreUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
