@@ -18,7 +18,7 @@ public sealed record FlagDocument
     public string? Description { get; init; }
 
     /// <summary>Labels.</summary>
-    public IReadOnlyList<string> Tags { get; init; } = [];
+    public IReadOnlyList<string> Tags { get; set; } = [];
 
     /// <summary>What the flag is for.</summary>
     public FlagKind Kind { get; init; }
@@ -27,13 +27,13 @@ public sealed record FlagDocument
     public FlagValueType ValueType { get; init; }
 
     /// <summary>The values it can serve.</summary>
-    public IReadOnlyList<Variation> Variations { get; init; } = [];
+    public IReadOnlyList<Variation> Variations { get; set; } = [];
 
     /// <summary>Whether it is archived.</summary>
     public bool Archived { get; init; }
 
     /// <summary>Targeting by environment key.</summary>
-    public IReadOnlyDictionary<string, EnvironmentTargeting> Environments { get; init; } = new Dictionary<string, EnvironmentTargeting>();
+    public IReadOnlyDictionary<string, EnvironmentTargeting> Environments { get; set; } = new Dictionary<string, EnvironmentTargeting>();
 }
 
 /// <summary>A flag's targeting in one environment, without identifiers.</summary>
@@ -43,7 +43,7 @@ public sealed record EnvironmentTargeting
     public bool Enabled { get; init; }
 
     /// <summary>Ordered rules.</summary>
-    public IReadOnlyList<TargetingRule> Rules { get; init; } = [];
+    public IReadOnlyList<TargetingRule> Rules { get; set; } = [];
 
     /// <summary>What everyone else gets.</summary>
     public required Serve DefaultServe { get; init; }
@@ -59,7 +59,7 @@ public sealed record EnvironmentDocument
     public required string Name { get; init; }
 
     /// <summary>Colour.</summary>
-    public string Color { get; init; } = "#64748b";
+    public string Color { get; set; } = "#64748b";
 
     /// <summary>Whether it is critical (production).</summary>
     public bool Critical { get; init; }
@@ -78,13 +78,13 @@ public sealed record SegmentDocument
     public string? Description { get; init; }
 
     /// <summary>Clauses that must all hold.</summary>
-    public IReadOnlyList<Clause> Clauses { get; init; } = [];
+    public IReadOnlyList<Clause> Clauses { get; set; } = [];
 
     /// <summary>The property ids are matched on.</summary>
     public string? IdProperty { get; init; }
 
     /// <summary>Explicit ids.</summary>
-    public IReadOnlyList<string> Ids { get; init; } = [];
+    public IReadOnlyList<string> Ids { get; set; } = [];
 }
 
 /// <summary>A context property in an export.</summary>
@@ -103,7 +103,7 @@ public sealed record ContextPropertyDocument
     public PropertyType Type { get; init; }
 
     /// <summary>SELECT options.</summary>
-    public IReadOnlyList<string> Options { get; init; } = [];
+    public IReadOnlyList<string> Options { get; set; } = [];
 
     /// <summary>Hidden from suggestions.</summary>
     public bool Hidden { get; init; }
@@ -117,7 +117,7 @@ public sealed record ProjectDocument
 {
     /// <summary>The document format's version.</summary>
     [JsonPropertyName("flagstaff")]
-    public int FormatVersion { get; init; } = 1;
+    public int FormatVersion { get; set; } = 1;
 
     /// <summary>The project key.</summary>
     public required string Key { get; init; }
@@ -129,17 +129,17 @@ public sealed record ProjectDocument
     public string? Description { get; init; }
 
     /// <summary>The default property for splits.</summary>
-    public string StickinessProperty { get; init; } = "userId";
+    public string StickinessProperty { get; set; } = "userId";
 
     /// <summary>Environments, in display order.</summary>
-    public IReadOnlyList<EnvironmentDocument> Environments { get; init; } = [];
+    public IReadOnlyList<EnvironmentDocument> Environments { get; set; } = [];
 
     /// <summary>Segments.</summary>
-    public IReadOnlyList<SegmentDocument> Segments { get; init; } = [];
+    public IReadOnlyList<SegmentDocument> Segments { get; set; } = [];
 
     /// <summary>Context properties.</summary>
-    public IReadOnlyList<ContextPropertyDocument> ContextProperties { get; init; } = [];
+    public IReadOnlyList<ContextPropertyDocument> ContextProperties { get; set; } = [];
 
     /// <summary>Flags with their targeting.</summary>
-    public IReadOnlyList<FlagDocument> Flags { get; init; } = [];
+    public IReadOnlyList<FlagDocument> Flags { get; set; } = [];
 }

@@ -253,7 +253,7 @@ public sealed record Flag
     public string? Description { get; init; }
 
     /// <summary>Labels for search and filters.</summary>
-    public IReadOnlyList<string> Tags { get; init; } = [];
+    public IReadOnlyList<string> Tags { get; set; } = [];
 
     /// <summary>What the flag is for.</summary>
     public FlagKind Kind { get; init; }
@@ -262,7 +262,7 @@ public sealed record Flag
     public FlagValueType ValueType { get; init; }
 
     /// <summary>The values it can serve.</summary>
-    public IReadOnlyList<Variation> Variations { get; init; } = [];
+    public IReadOnlyList<Variation> Variations { get; set; } = [];
 
     /// <summary>The seed of its percentage rules: one per flag, so its splits are independent of other flags'.</summary>
     public uint Seed { get; init; }
@@ -296,7 +296,7 @@ public sealed record Targeting
     public bool Enabled { get; init; }
 
     /// <summary>Ordered rules: the first that matches decides.</summary>
-    public IReadOnlyList<TargetingRule> Rules { get; init; } = [];
+    public IReadOnlyList<TargetingRule> Rules { get; set; } = [];
 
     /// <summary>What everyone else gets.</summary>
     public required Serve DefaultServe { get; init; }
@@ -318,7 +318,7 @@ public sealed record TargetingRule
     public string? Name { get; init; }
 
     /// <summary>Conditions on the context, all of which must hold (none: everyone).</summary>
-    public IReadOnlyList<Clause> Clauses { get; init; } = [];
+    public IReadOnlyList<Clause> Clauses { get; set; } = [];
 
     /// <summary>What the rule serves to the contexts it matches.</summary>
     public required Serve Serve { get; init; }
@@ -384,7 +384,7 @@ public sealed record Split
     public string? Property { get; init; }
 
     /// <summary>The buckets, in order; their weights add up to 100.</summary>
-    public IReadOnlyList<SplitBucket> Buckets { get; init; } = [];
+    public IReadOnlyList<SplitBucket> Buckets { get; set; } = [];
 }
 
 /// <summary>A share of a split.</summary>
@@ -410,7 +410,7 @@ public sealed record Schedule
     /// A progressive rollout: from each step's instant, that percentage of contexts (by the project's
     /// stickiness property, or the rule's split property) is served the rule's variation.
     /// </summary>
-    public IReadOnlyList<RolloutStep> Steps { get; init; } = [];
+    public IReadOnlyList<RolloutStep> Steps { get; set; } = [];
 
     /// <summary>The property that decides who is in a progressive rollout; the project's stickiness property when absent.</summary>
     public string? Property { get; init; }
@@ -445,13 +445,13 @@ public sealed record Segment
     public string? Description { get; init; }
 
     /// <summary>Clauses that must all hold (operators only, no nested segments).</summary>
-    public IReadOnlyList<Clause> Clauses { get; init; } = [];
+    public IReadOnlyList<Clause> Clauses { get; set; } = [];
 
     /// <summary>The property explicit ids are matched on; the project's stickiness property when absent.</summary>
     public string? IdProperty { get; init; }
 
     /// <summary>Explicit ids of contexts in the segment.</summary>
-    public IReadOnlyList<string> Ids { get; init; } = [];
+    public IReadOnlyList<string> Ids { get; set; } = [];
 
     /// <summary>Incremented by every change.</summary>
     public long Version { get; init; }
@@ -485,7 +485,7 @@ public sealed record ContextProperty
     public PropertyType Type { get; init; }
 
     /// <summary>The allowed values of a SELECT property.</summary>
-    public IReadOnlyList<string> Options { get; init; } = [];
+    public IReadOnlyList<string> Options { get; set; } = [];
 
     /// <summary>Hidden from the rule builder's suggestions.</summary>
     public bool Hidden { get; init; }

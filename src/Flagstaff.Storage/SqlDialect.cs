@@ -22,6 +22,12 @@ public abstract class SqlDialect : IAsyncDisposable
     /// <summary>Opens a connection.</summary>
     internal abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Begins a read-only transaction that sees one consistent snapshot, so that several queries never
+    /// see half of a concurrent change.
+    /// </summary>
+    internal abstract ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken);
+
     /// <summary>Whether an exception is a violation of a unique constraint.</summary>
     internal abstract bool IsUniqueViolation(Exception exception);
 
@@ -92,6 +98,10 @@ public sealed class SqliteDialect : SqlDialect
         return connection;
     }
 
+    // In WAL mode a deferred transaction reads one snapshot from its first read to its end.
+    internal override ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: true));
+
     internal override bool IsUniqueViolation(Exception exception) =>
         exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
 
@@ -135,6 +145,14 @@ public sealed class PostgresDialect : SqlDialect
 
     internal override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    internal override async ValueTask<DbTransaction> BeginReadAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await ((NpgsqlConnection)connection).BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("SET TRANSACTION READ ONLY", (NpgsqlConnection)connection, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return transaction;
+    }
 
     internal override bool IsUniqueViolation(Exception exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };

@@ -75,15 +75,18 @@ public sealed class Store : IAsyncDisposable
         return reader.ReadToEnd();
     }
 
-    /// <summary>Runs reads in a session (no transaction held open longer than the work).</summary>
+    /// <summary>Runs reads in a session that sees one consistent snapshot of the data.</summary>
     public async Task<T> ReadAsync<T>(Func<StoreSession, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         try
         {
             await using var connection = await Dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
-            var session = new StoreSession(this, connection, null, cancellationToken);
-            return await work(session).ConfigureAwait(false);
+            await using var transaction = await Dialect.BeginReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            var session = new StoreSession(this, connection, transaction, cancellationToken);
+            var result = await work(session).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
         }
         catch (Exception e) when (Dialect.IsUnavailable(e) || e is DbException && !IsDomainError(e))
         {

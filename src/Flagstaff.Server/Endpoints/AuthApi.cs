@@ -1,0 +1,80 @@
+using Flagstaff.Domain;
+using Flagstaff.Server.Http;
+using Flagstaff.Server.Security;
+using Flagstaff.Server.Services;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Flagstaff.Server.Endpoints;
+
+/// <summary>First-start setup, signing in and out, and the signed-in member.</summary>
+public static class AuthApi
+{
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api").WithTags("Sign-in");
+        group.MapGet("/setup", GetSetupStatus).AllowAnonymous()
+            .WithSummary("Whether the first owner still has to be created.");
+        group.MapPost("/setup", Setup).AllowAnonymous().Accepts<SetupRequest>("application/json")
+            .WithSummary("Creates the first owner with the one-time token the server printed at start, and signs in.");
+        group.MapPost("/auth/login", Login).AllowAnonymous().Accepts<LoginRequest>("application/json")
+            .WithSummary("Signs in with e-mail and password (sets the session cookie). Repeated failures are slowed down (429 with Retry-After).");
+        group.MapPost("/auth/logout", (Delegate)Logout).AllowAnonymous()
+            .WithSummary("Signs out (clears the session cookie).");
+        group.MapGet("/me", GetMe).RequireRole(Role.Viewer)
+            .WithSummary("The signed-in member.");
+        group.MapPost("/me/password", ChangePassword).RequireRole(Role.Viewer).Accepts<ChangePasswordRequest>("application/json")
+            .WithSummary("Changes the signed-in member's password.");
+        return app;
+    }
+
+    private static async Task<Ok<SetupStatus>> GetSetupStatus(AccountService accounts, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new SetupStatus(await accounts.IsSetupRequiredAsync(cancellationToken)));
+
+    private static async Task<Ok<Account>> Setup(HttpContext context, AccountService accounts, CancellationToken cancellationToken)
+    {
+        var request = await RequestBody.ReadAsync(context, ApiJson.Default.SetupRequest);
+        var account = await accounts.SetupAsync(request, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        await context.SignInAsync(Authentication.CookieScheme, Principals.Create(account, Authentication.CookieScheme));
+        return TypedResults.Ok(account);
+    }
+
+    private static async Task<Results<Ok<Account>, ProblemHttpResult>> Login(HttpContext context, AccountService accounts, LoginThrottle throttle, CancellationToken cancellationToken)
+    {
+        var request = await RequestBody.ReadAsync(context, ApiJson.Default.LoginRequest);
+        var address = context.Connection.RemoteIpAddress?.ToString();
+        var wait = throttle.RetryAfter(request.Email, address);
+        if (wait > TimeSpan.Zero)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many attempts", detail: $"Too many failed sign-ins: try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
+        }
+
+        var account = await accounts.VerifyPasswordAsync(request.Email, request.Password, cancellationToken);
+        if (account is null)
+        {
+            throttle.Failed(request.Email, address);
+            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The e-mail or the password is wrong, or the account is disabled.");
+        }
+
+        throttle.Succeeded(request.Email);
+        await context.SignInAsync(Authentication.CookieScheme, Principals.Create(account, Authentication.CookieScheme));
+        return TypedResults.Ok(account);
+    }
+
+    private static async Task<NoContent> Logout(HttpContext context)
+    {
+        await context.SignOutAsync(Authentication.CookieScheme);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<Account>, UnauthorizedHttpResult>> GetMe(HttpContext context, AccountService accounts, CancellationToken cancellationToken) =>
+        await accounts.FindAsync(context.User.AccountId()!, cancellationToken) is { } account ? TypedResults.Ok(account) : TypedResults.Unauthorized();
+
+    private static async Task<NoContent> ChangePassword(HttpContext context, AccountService accounts, CancellationToken cancellationToken)
+    {
+        var request = await RequestBody.ReadAsync(context, ApiJson.Default.ChangePasswordRequest);
+        await accounts.ChangePasswordAsync(context.User.AccountId()!, request, context.ToActor(), cancellationToken);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,92 @@
+using Flagstaff.Domain;
+using Flagstaff.Server.Http;
+using Flagstaff.Server.Security;
+using Flagstaff.Server.Services;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Flagstaff.Server.Endpoints;
+
+/// <summary>Segments and the catalogue of context properties.</summary>
+public static class SegmentsApi
+{
+    public static IEndpointRouteBuilder MapSegmentsApi(this IEndpointRouteBuilder app)
+    {
+        var segments = app.MapGroup("/api/projects/{project}/segments").WithTags("Segments");
+        segments.MapGet("/", List).RequireRole(Role.Viewer).WithSummary("Lists a project's segments.");
+        segments.MapPost("/", Create).RequireRole(Role.Editor).Accepts<SegmentRequest>("application/json").WithSummary("Creates a segment: clauses, explicit ids, or both.");
+        segments.MapGet("/{segment}", Get).RequireRole(Role.Viewer).WithSummary("Reads a segment.");
+        segments.MapPatch("/{segment}", Update).RequireRole(Role.Editor).Accepts<SegmentRequest>("application/json")
+            .WithSummary("Changes a segment; every flag using it is recompiled. Needs If-Match.");
+        segments.MapDelete("/{segment}", Delete).RequireRole(Role.Editor).WithSummary("Deletes a segment no flag uses. Needs If-Match.");
+
+        var properties = app.MapGroup("/api/projects/{project}/context-properties").WithTags("Context properties");
+        properties.MapGet("/", ListProperties).RequireRole(Role.Viewer).WithSummary("Lists the project's known context properties.");
+        properties.MapPost("/", CreateProperty).RequireRole(Role.Editor).Accepts<ContextPropertyRequest>("application/json").WithSummary("Adds a context property to the catalogue.");
+        properties.MapGet("/{key}", GetProperty).RequireRole(Role.Viewer).WithSummary("Reads a context property.");
+        properties.MapPatch("/{key}", UpdateProperty).RequireRole(Role.Editor).Accepts<ContextPropertyRequest>("application/json").WithSummary("Changes a context property. Needs If-Match.");
+        properties.MapDelete("/{key}", DeleteProperty).RequireRole(Role.Editor).WithSummary("Removes a context property from the catalogue. Needs If-Match.");
+        return app;
+    }
+
+    private static async Task<Ok<IReadOnlyList<Segment>>> List(string project, SegmentService segments, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await segments.ListAsync(project, cancellationToken));
+
+    private static async Task<Created<Segment>> Create(string project, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        var segment = await segments.CreateAsync(project, await RequestBody.ReadAsync(context, ApiJson.Default.SegmentRequest), context.ToActor(), cancellationToken);
+        Versions.SetETag(context, segment.Version);
+        return TypedResults.Created($"/api/projects/{project}/segments/{segment.Key}", segment);
+    }
+
+    private static async Task<Ok<Segment>> Get(string project, string segment, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        var result = await segments.GetAsync(project, segment, cancellationToken);
+        Versions.SetETag(context, result.Version);
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<Ok<Segment>> Update(string project, string segment, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        long expected = Versions.Expected(context);
+        var result = await segments.UpdateAsync(project, segment, await RequestBody.ReadAsync(context, ApiJson.Default.SegmentRequest), expected, context.ToActor(), cancellationToken);
+        Versions.SetETag(context, result.Version);
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<NoContent> Delete(string project, string segment, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        await segments.DeleteAsync(project, segment, Versions.Expected(context), context.ToActor(), cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<IReadOnlyList<ContextProperty>>> ListProperties(string project, SegmentService segments, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await segments.ListPropertiesAsync(project, cancellationToken));
+
+    private static async Task<Created<ContextProperty>> CreateProperty(string project, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        var property = await segments.CreatePropertyAsync(project, await RequestBody.ReadAsync(context, ApiJson.Default.ContextPropertyRequest), context.ToActor(), cancellationToken);
+        Versions.SetETag(context, property.Version);
+        return TypedResults.Created($"/api/projects/{project}/context-properties/{property.Key}", property);
+    }
+
+    private static async Task<Ok<ContextProperty>> GetProperty(string project, string key, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        var property = await segments.GetPropertyAsync(project, key, cancellationToken);
+        Versions.SetETag(context, property.Version);
+        return TypedResults.Ok(property);
+    }
+
+    private static async Task<Ok<ContextProperty>> UpdateProperty(string project, string key, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        long expected = Versions.Expected(context);
+        var property = await segments.UpdatePropertyAsync(project, key, await RequestBody.ReadAsync(context, ApiJson.Default.ContextPropertyRequest), expected, context.ToActor(), cancellationToken);
+        Versions.SetETag(context, property.Version);
+        return TypedResults.Ok(property);
+    }
+
+    private static async Task<NoContent> DeleteProperty(string project, string key, HttpContext context, SegmentService segments, CancellationToken cancellationToken)
+    {
+        await segments.DeletePropertyAsync(project, key, Versions.Expected(context), context.ToActor(), cancellationToken);
+        return TypedResults.NoContent();
+    }
+}

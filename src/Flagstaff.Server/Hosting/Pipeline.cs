@@ -1,0 +1,25 @@
+using Flagstaff.Server.Endpoints;
+
+namespace Flagstaff.Server.Hosting;
+
+/// <summary>The request pipeline and the routes, in one place.</summary>
+public static class Pipeline
+{
+    public static WebApplication UseFlagstaffServer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapGet("/health/live", () => TypedResults.Ok("live")).AllowAnonymous().ExcludeFromDescription();
+        app.MapAuthApi();
+        app.MapMembersApi();
+        app.MapProjectsApi();
+        app.MapFlagsApi();
+        app.MapSegmentsApi();
+        app.MapAuditApi();
+        return app;
+    }
+}

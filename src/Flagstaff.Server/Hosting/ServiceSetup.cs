@@ -1,0 +1,95 @@
+using Flagstaff.Domain;
+using Flagstaff.Server.Http;
+using Flagstaff.Server.Security;
+using Flagstaff.Server.Services;
+using Flagstaff.Storage;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Flagstaff.Server.Hosting;
+
+/// <summary>The server's services, registered the same way by the host and by tests.</summary>
+public static class ServiceSetup
+{
+    public static WebApplicationBuilder AddFlagstaffServer(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<FlagstaffOptions>()
+            .Bind(builder.Configuration.GetSection(FlagstaffOptions.Section))
+            .PostConfigure(options => AddCompactProvisioning(options, builder.Configuration))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(provider => new Store(CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath)));
+        services.AddSingleton<Secrets>();
+        services.AddSingleton<ConfigChangeFeed>();
+        services.AddSingleton<ApiKeyRevocations>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<FlagService>();
+        services.AddSingleton<ProjectService>();
+        services.AddSingleton<SegmentService>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<AuditService>();
+        services.AddSingleton<ImportExportService>();
+        services.AddSingleton<EnvironmentCompiler>();
+
+        services.AddFlagstaffAuthentication();
+        services.AddSingleton<DataProtectionKeys>();
+        services.AddDataProtection().SetApplicationName("Flagstaff");
+        services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((options, keys) => options.XmlRepository = keys);
+
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
+        });
+        services.AddProblemDetails();
+        services.AddExceptionHandler<Problems>();
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Flagstaff management API";
+            document.Info.Description = "Projects, environments, flags and their targeting, segments, context properties, API keys, members, history and import/export. "
+                + "Authenticate with the dashboard's session cookie or a personal access token (Authorization: Bearer fs_pat_...). "
+                + "Updates take the resource's ETag in If-Match; a stale one is refused with 409 and the current state.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    private static SqlDialect CreateDialect(FlagstaffOptions options, string contentRoot)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Storage.PostgresConnectionString))
+        {
+            return new PostgresDialect(options.Storage.PostgresConnectionString);
+        }
+
+        var directory = Path.IsPathRooted(options.DataDirectory) ? options.DataDirectory : Path.Combine(contentRoot, options.DataDirectory);
+        return new SqliteDialect(options.Storage.SqlitePath ?? Path.Combine(directory, "flagstaff.db"));
+    }
+
+    // FLAGSTAFF_INIT_SERVER_API_KEYS=project:environment:secret,... (and _CLIENT_), FLAGSTAFF_INIT_ADMIN_TOKEN=secret:
+    // the compact form of the Provisioning section, for containers and CI.
+    private static void AddCompactProvisioning(FlagstaffOptions options, ConfigurationManager configuration)
+    {
+        foreach (var (variable, kind) in new[] { ("FLAGSTAFF_INIT_SERVER_API_KEYS", ApiKeyKind.Server), ("FLAGSTAFF_INIT_CLIENT_API_KEYS", ApiKeyKind.Client) })
+        {
+            foreach (var item in (configuration[variable] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var parts = item.Split(':', 3);
+                if (parts.Length != 3)
+                {
+                    throw new OptionsValidationException(variable, typeof(FlagstaffOptions), [$"{variable}: \"{parts[0]}:...\" must be project:environment:secret"]);
+                }
+
+                options.Provisioning.ApiKeys.Add(new ProvisionedApiKey { Project = parts[0], Environment = parts[1], Secret = parts[2], Kind = kind, Name = "provisioned " + kind.ToString().ToLowerInvariant() });
+            }
+        }
+
+        options.Provisioning.AdminToken ??= configuration["FLAGSTAFF_INIT_ADMIN_TOKEN"];
+    }
+}

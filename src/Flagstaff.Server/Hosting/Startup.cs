@@ -1,0 +1,142 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Flagstaff.Domain;
+using Flagstaff.Server.Security;
+using Flagstaff.Server.Services;
+using Flagstaff.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Flagstaff.Server.Hosting;
+
+/// <summary>
+/// What runs once before the server takes requests: the schema, the secret key, the first account (or
+/// the setup token to create it), and provisioning from configuration.
+/// </summary>
+public static partial class Startup
+{
+    private const string SecretKeySetting = "secret-key";
+    private const string ProvisioningAccountEmail = "provisioning@flagstaff.invalid";
+
+    public static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Flagstaff.Startup");
+        var store = services.GetRequiredService<Store>();
+        var options = services.GetRequiredService<IOptions<FlagstaffOptions>>().Value;
+
+        var applied = await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        string location = store.Dialect.Describe();
+        string migrations = applied.Count == 0 ? "up to date" : "applied " + string.Join(", ", applied);
+        LogStorage(logger, store.Dialect.Name, location, migrations);
+
+        var key = await store.WriteAsync(s => s.GetOrAddSettingAsync(SecretKeySetting, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))), cancellationToken).ConfigureAwait(false);
+        var secrets = services.GetRequiredService<Secrets>();
+        secrets.Initialize(Convert.FromBase64String(key));
+
+        await FirstAccountAsync(services, store, options.Setup, secrets, logger, cancellationToken).ConfigureAwait(false);
+        await ProvisionAsync(services, options.Provisioning, logger, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task FirstAccountAsync(IServiceProvider services, Store store, SetupOptions setup, Secrets secrets, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (await store.ReadAsync(s => s.CountAccountsAsync(), cancellationToken).ConfigureAwait(false) > 0)
+        {
+            return;
+        }
+
+        var clock = services.GetRequiredService<TimeProvider>();
+        if (setup.OwnerEmail is not null && setup.OwnerPassword is not null)
+        {
+            var account = AccountService.NewAccount(setup.OwnerEmail, setup.OwnerName, Role.Owner, setup.OwnerPassword, clock.GetUtcNow(), out var hash);
+            await store.WriteAsync(async s =>
+            {
+                await s.InsertAccountAsync(account, hash).ConfigureAwait(false);
+                await new ChangeRecorder(s, Actor.System("setup"), clock.GetUtcNow(), services.GetRequiredService<ConfigChangeFeed>())
+                    .AuditAsync("account", account.Email, "created", null, ChangeRecorder.ToJson(account, DomainJson.Default.Account), comment: "first owner, from configuration").ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            LogOwnerCreated(logger, account.Email);
+            return;
+        }
+
+        // A fresh token at every start until the owner exists: it is only ever printed here.
+        var token = Secrets.New("setup_");
+        await store.WriteAsync(s => s.SetSettingAsync(AccountService.SetupTokenSetting, secrets.Hash(token)), cancellationToken).ConfigureAwait(false);
+        var address = services.GetRequiredService<IConfiguration>()["Urls"]?.Split(';')[0] ?? "http://localhost:5080";
+        LogSetupToken(logger, $"{address.TrimEnd('/')}/setup?token={token}", token);
+    }
+
+    private static async Task ProvisionAsync(IServiceProvider services, ProvisioningOptions provisioning, ILogger logger, CancellationToken cancellationToken)
+    {
+        var store = services.GetRequiredService<Store>();
+        var secrets = services.GetRequiredService<Secrets>();
+        var actor = Actor.System("provisioning");
+        if (provisioning.ProjectFile is { } file)
+        {
+            ProjectDocument document;
+            try
+            {
+                await using var stream = File.OpenRead(file);
+                document = await JsonSerializer.DeserializeAsync(stream, DomainJson.Default.ProjectDocument, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("The document is empty.");
+            }
+            catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+            {
+                throw new InvalidOperationException($"Flagstaff:Provisioning:ProjectFile \"{file}\" cannot be read: {e.Message}", e);
+            }
+
+            if (await store.ReadAsync(s => s.GetProjectAsync(document.Key), cancellationToken).ConfigureAwait(false) is null)
+            {
+                var result = await services.GetRequiredService<ImportExportService>().ImportAsync(document, actor, cancellationToken).ConfigureAwait(false);
+                LogProjectImported(logger, result.Project, file);
+            }
+        }
+
+        foreach (var key in provisioning.ApiKeys)
+        {
+            if (await store.ReadAsync(s => s.FindApiKeyAsync(secrets.Hash(key.Secret)), cancellationToken).ConfigureAwait(false) is null)
+            {
+                await services.GetRequiredService<ApiKeyService>().CreateAsync(key.Project, key.Environment, new CreateApiKeyRequest(key.Name, key.Kind), key.Secret, actor, cancellationToken).ConfigureAwait(false);
+                string kind = key.Kind == ApiKeyKind.Server ? "server" : "client";
+                LogKeyProvisioned(logger, kind, key.Project, key.Environment);
+            }
+        }
+
+        if (provisioning.AdminToken is { } adminToken && await store.ReadAsync(s => s.FindAccessTokenAsync(secrets.Hash(adminToken)), cancellationToken).ConfigureAwait(false) is null)
+        {
+            var clock = services.GetRequiredService<TimeProvider>();
+            await store.WriteAsync(async s =>
+            {
+                var now = clock.GetUtcNow();
+                var account = (await s.GetCredentialsAsync(ProvisioningAccountEmail).ConfigureAwait(false))?.Account;
+                if (account is null)
+                {
+                    account = new Account { Id = Lookups.NewId(), Email = ProvisioningAccountEmail, Name = "Provisioning", Role = Role.Admin, Version = 1, CreatedAt = now, UpdatedAt = now };
+                    await s.InsertAccountAsync(account, passwordHash: null).ConfigureAwait(false);
+                }
+
+                var token = new AccessToken { Id = Lookups.NewId(), AccountId = account.Id, Name = "provisioned admin token", Prefix = Secrets.PrefixOf(adminToken), CreatedAt = now };
+                await s.InsertAccessTokenAsync(token, secrets.Hash(adminToken)).ConfigureAwait(false);
+                await new ChangeRecorder(s, actor, now, services.GetRequiredService<ConfigChangeFeed>())
+                    .AuditAsync("access-token", token.Name, "created", null, ChangeRecorder.ToJson(token, DomainJson.Default.AccessToken)).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+            LogAdminTokenProvisioned(logger);
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Storage: {Database} at {Location} (schema {Migrations})")]
+    private static partial void LogStorage(ILogger logger, string database, string location, string migrations);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Created the first owner, {Email}, from configuration")]
+    private static partial void LogOwnerCreated(ILogger logger, string email);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "No account exists yet. Create the first owner at {SetupUrl} (or POST /api/setup with the token {Token}). The token works once and changes at every start until then.")]
+    private static partial void LogSetupToken(ILogger logger, string setupUrl, string token);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Provisioning: imported project {Project} from {File}")]
+    private static partial void LogProjectImported(ILogger logger, string project, string file);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Provisioning: created a {Kind} API key for {Project}/{Environment}")]
+    private static partial void LogKeyProvisioned(ILogger logger, string kind, string project, string environment);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Provisioning: created the admin access token")]
+    private static partial void LogAdminTokenProvisioned(ILogger logger);
+}

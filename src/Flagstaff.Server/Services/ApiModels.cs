@@ -1,0 +1,284 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Flagstaff.Domain;
+
+namespace Flagstaff.Server.Services;
+
+// Requests and responses of the management API that are not domain records themselves. Fields left
+// out of an update (null) keep their value.
+
+public sealed record SetupRequest(string Token, string Email, string Name, string Password);
+
+public sealed record LoginRequest(string Email, string Password);
+
+public sealed record ChangePasswordRequest(string CurrentPassword, string NewPassword);
+
+public sealed record CreateMemberRequest(string Email, string Name, Role Role, string Password);
+
+public sealed record UpdateMemberRequest
+{
+    public string? Name { get; init; }
+
+    public Role? Role { get; init; }
+
+    public bool? Disabled { get; init; }
+}
+
+public sealed record CreateTokenRequest(string Name, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>A new personal access token: <see cref="Secret"/> is shown this once and never again.</summary>
+public sealed record CreatedToken(AccessToken Token, string Secret);
+
+public sealed record CreateProjectRequest
+{
+    public required string Key { get; init; }
+
+    public required string Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public string? StickinessProperty { get; init; }
+
+    /// <summary>The environments to create; default development, staging and production.</summary>
+    public IReadOnlyList<CreateEnvironmentRequest>? Environments { get; init; }
+}
+
+public sealed record UpdateProjectRequest
+{
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public string? StickinessProperty { get; init; }
+}
+
+public sealed record CreateEnvironmentRequest
+{
+    public required string Key { get; init; }
+
+    public required string Name { get; init; }
+
+    public string? Color { get; init; }
+
+    public bool? Critical { get; init; }
+
+    public int? Position { get; init; }
+}
+
+public sealed record UpdateEnvironmentRequest
+{
+    public string? Name { get; init; }
+
+    public string? Color { get; init; }
+
+    public bool? Critical { get; init; }
+
+    public int? Position { get; init; }
+}
+
+public sealed record CreateFlagRequest
+{
+    public required string Key { get; init; }
+
+    public required string Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    public FlagKind? Kind { get; init; }
+
+    /// <summary>Default boolean.</summary>
+    public FlagValueType? ValueType { get; init; }
+
+    /// <summary>Default for a boolean flag: <c>on</c> (true) and <c>off</c> (the fallback).</summary>
+    public IReadOnlyList<Variation>? Variations { get; init; }
+
+    /// <summary>Initial targeting per environment key; others start off, serving the fallback (or the first variation).</summary>
+    public IReadOnlyDictionary<string, EnvironmentTargeting>? Environments { get; init; }
+}
+
+public sealed record UpdateFlagRequest
+{
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    public FlagKind? Kind { get; init; }
+
+    public IReadOnlyList<Variation>? Variations { get; init; }
+}
+
+/// <summary>A flag's targeting in one environment, as written by <c>PUT</c>.</summary>
+public sealed record TargetingRequest
+{
+    public bool Enabled { get; init; }
+
+    public IReadOnlyList<TargetingRule> Rules { get; set; } = [];
+
+    public required Serve DefaultServe { get; init; }
+}
+
+/// <summary>A flag's targeting in one environment, as read.</summary>
+public sealed record TargetingView
+{
+    public required string Environment { get; init; }
+
+    public bool Enabled { get; init; }
+
+    public IReadOnlyList<TargetingRule> Rules { get; set; } = [];
+
+    public required Serve DefaultServe { get; init; }
+
+    public long Version { get; init; }
+
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    public static TargetingView From(string environment, Targeting targeting) => new()
+    {
+        Environment = environment,
+        Enabled = targeting.Enabled,
+        Rules = targeting.Rules,
+        DefaultServe = targeting.DefaultServe,
+        Version = targeting.Version,
+        UpdatedAt = targeting.UpdatedAt,
+    };
+}
+
+/// <summary>A flag with its targeting in every environment.</summary>
+public sealed record FlagDetails
+{
+    public required Flag Flag { get; init; }
+
+    public IReadOnlyList<TargetingView> Environments { get; set; } = [];
+}
+
+public sealed record FlagList(IReadOnlyList<FlagDetails> Items, long Total, int Offset, int Limit);
+
+/// <summary>A flag as it was at one revision: who changed it, when, and the whole flag.</summary>
+public sealed record FlagRevision
+{
+    public long Revision { get; init; }
+
+    public DateTimeOffset At { get; init; }
+
+    public required Actor Actor { get; init; }
+
+    public required string Action { get; init; }
+
+    public string? Environment { get; init; }
+
+    public string? Comment { get; init; }
+
+    public required FlagDocument Flag { get; init; }
+}
+
+public sealed record RevertRequest(string? Comment = null);
+
+public sealed record SegmentRequest
+{
+    public string? Key { get; init; }
+
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public IReadOnlyList<Clause>? Clauses { get; init; }
+
+    public string? IdProperty { get; init; }
+
+    public IReadOnlyList<string>? Ids { get; init; }
+}
+
+public sealed record ContextPropertyRequest
+{
+    public string? Key { get; init; }
+
+    public string? Name { get; init; }
+
+    public string? Description { get; init; }
+
+    public PropertyType? Type { get; init; }
+
+    public IReadOnlyList<string>? Options { get; init; }
+
+    public bool? Hidden { get; init; }
+}
+
+public sealed record CreateApiKeyRequest(string Name, ApiKeyKind Kind);
+
+/// <summary>A new API key: <see cref="Secret"/> is shown this once and never again.</summary>
+public sealed record CreatedApiKey(ApiKey Key, string Secret);
+
+public sealed record ImportResult(string Project, int Created, int Updated, int Unchanged, bool Changed);
+
+/// <summary>An audit entry with readable names for its project, environment and flag.</summary>
+public sealed record AuditView
+{
+    public required AuditEntry Entry { get; init; }
+
+    public string? Project { get; init; }
+
+    public string? Environment { get; init; }
+
+    public string? Flag { get; init; }
+}
+
+public sealed record AuditPage(IReadOnlyList<AuditView> Items, long? Next);
+
+public sealed record Me(Account Account, bool SetupRequired);
+
+public sealed record SetupStatus(bool SetupRequired);
+
+/// <summary>Source-generated JSON for the management API's own types.</summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    MaxDepth = 64)]
+[JsonSerializable(typeof(SetupRequest))]
+[JsonSerializable(typeof(LoginRequest))]
+[JsonSerializable(typeof(ChangePasswordRequest))]
+[JsonSerializable(typeof(CreateMemberRequest))]
+[JsonSerializable(typeof(UpdateMemberRequest))]
+[JsonSerializable(typeof(CreateTokenRequest))]
+[JsonSerializable(typeof(CreatedToken))]
+[JsonSerializable(typeof(CreateProjectRequest))]
+[JsonSerializable(typeof(UpdateProjectRequest))]
+[JsonSerializable(typeof(CreateEnvironmentRequest))]
+[JsonSerializable(typeof(UpdateEnvironmentRequest))]
+[JsonSerializable(typeof(CreateFlagRequest))]
+[JsonSerializable(typeof(UpdateFlagRequest))]
+[JsonSerializable(typeof(TargetingRequest))]
+[JsonSerializable(typeof(TargetingView))]
+[JsonSerializable(typeof(FlagDetails))]
+[JsonSerializable(typeof(FlagList))]
+[JsonSerializable(typeof(FlagRevision))]
+[JsonSerializable(typeof(IReadOnlyList<FlagRevision>))]
+[JsonSerializable(typeof(RevertRequest))]
+[JsonSerializable(typeof(SegmentRequest))]
+[JsonSerializable(typeof(ContextPropertyRequest))]
+[JsonSerializable(typeof(CreateApiKeyRequest))]
+[JsonSerializable(typeof(CreatedApiKey))]
+[JsonSerializable(typeof(ImportResult))]
+[JsonSerializable(typeof(AuditPage))]
+[JsonSerializable(typeof(Me))]
+[JsonSerializable(typeof(SetupStatus))]
+[JsonSerializable(typeof(IReadOnlyList<Project>))]
+[JsonSerializable(typeof(IReadOnlyList<ProjectEnvironment>))]
+[JsonSerializable(typeof(IReadOnlyList<Segment>))]
+[JsonSerializable(typeof(IReadOnlyList<ContextProperty>))]
+[JsonSerializable(typeof(IReadOnlyList<ApiKey>))]
+[JsonSerializable(typeof(IReadOnlyList<Account>))]
+[JsonSerializable(typeof(IReadOnlyList<AccessToken>))]
+[JsonSerializable(typeof(Project))]
+[JsonSerializable(typeof(ProjectEnvironment))]
+[JsonSerializable(typeof(Segment))]
+[JsonSerializable(typeof(ContextProperty))]
+[JsonSerializable(typeof(ApiKey))]
+[JsonSerializable(typeof(Account))]
+[JsonSerializable(typeof(ProjectDocument))]
+[JsonSerializable(typeof(JsonElement))]
+public sealed partial class ApiJson : JsonSerializerContext;

@@ -1,0 +1,85 @@
+using System.Text.Json.Nodes;
+using Flagstaff.Evaluation;
+using Flagstaff.Server.Services;
+using Flagstaff.Storage;
+using Flagstaff.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Flagstaff.Server.Tests;
+
+/// <summary>One real server per test class and database.</summary>
+public abstract class ServerFixture(DatabaseKind kind) : IAsyncLifetime
+{
+    public DatabaseKind Kind { get; } = kind;
+
+    public ServerHost Server { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => Server = await ServerHost.StartAsync(Kind);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class SqliteServer() : ServerFixture(DatabaseKind.Sqlite);
+
+public sealed class PostgresServer() : ServerFixture(DatabaseKind.Postgres);
+
+/// <summary>
+/// The base of the server's integration tests: each test works in projects of its own, and after
+/// each test the compiled configuration of every environment must pass the strict loader.
+/// </summary>
+public abstract class ServerTest(ServerFixture fixture) : IAsyncLifetime
+{
+    protected ServerHost Server => fixture.Server;
+
+    protected HttpClient Admin { get; } = fixture.Server.Admin();
+
+    protected static string UniqueKey(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..10];
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        var store = Server.Services.GetRequiredService<Store>();
+        var compiler = Server.Services.GetRequiredService<EnvironmentCompiler>();
+        foreach (var environment in await store.ReadAsync(s => s.ListAllEnvironmentsAsync()))
+        {
+            var compiled = await compiler.CompileAsync(environment.Id);
+            var result = FlagConfiguration.Load(compiled!.ConfigJson(), LoadMode.Strict);
+            Assert.True(result.IsValid, $"environment {environment.Key} compiles to an invalid configuration: {string.Join("; ", result.Errors)}");
+        }
+
+        Admin.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Creates a project (default environments) and returns its key.</summary>
+    protected async Task<string> NewProjectAsync(JsonNode? environments = null)
+    {
+        var key = UniqueKey("p");
+        var body = new JsonObject { ["key"] = key, ["name"] = "Project " + key };
+        if (environments is not null)
+        {
+            body["environments"] = environments;
+        }
+
+        await (await Admin.PostJsonAsync("api/projects", body)).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        return key;
+    }
+
+    protected async Task<JsonNode> CreateFlagAsync(string project, string key, JsonObject? extra = null)
+    {
+        var body = new JsonObject { ["key"] = key, ["name"] = "Flag " + key };
+        foreach (var (name, value) in extra ?? [])
+        {
+            body[name] = value?.DeepClone();
+        }
+
+        return await (await Admin.PostJsonAsync($"api/projects/{project}/flags", body)).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+    }
+
+    protected static JsonNode Json(string json) => JsonNode.Parse(json)!;
+}
