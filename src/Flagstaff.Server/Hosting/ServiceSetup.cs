@@ -1,4 +1,6 @@
 using Flagstaff.Domain;
+using Flagstaff.Server.Endpoints;
+using Flagstaff.Server.Evaluation;
 using Flagstaff.Server.Http;
 using Flagstaff.Server.Security;
 using Flagstaff.Server.Services;
@@ -36,6 +38,21 @@ public static class ServiceSetup
         services.AddSingleton<AuditService>();
         services.AddSingleton<ImportExportService>();
         services.AddSingleton<EnvironmentCompiler>();
+
+        // Evaluation: snapshots in memory, keys in memory, streams, usage.
+        services.AddOptions<EvaluationLimits>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
+        services.AddSingleton<Snapshots>();
+        services.AddSingleton<ApiKeyDirectory>();
+        services.AddSingleton<StreamHub>();
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<KeyRateLimiter>();
+        services.AddSingleton<OfrepChannels>();
+        services.AddHostedService(p => p.GetRequiredService<ApiKeyDirectory>());
+        services.AddHostedService(p => p.GetRequiredService<Snapshots>());
+        services.AddHostedService(p => p.GetRequiredService<StreamHub>());
+        services.AddHostedService(p => p.GetRequiredService<UsageRecorder>());
+        services.AddHostedService<ChangeListener>();
+        services.AddHostedService<EvaluationWarmup>();
 
         services.AddFlagstaffAuthentication();
         services.AddSingleton<DataProtectionKeys>();

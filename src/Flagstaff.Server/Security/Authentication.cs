@@ -134,7 +134,8 @@ public sealed class AccessTokenHandler(
         var secret = header["Bearer ".Length..].Trim();
         if (!secret.StartsWith("fs_pat_", StringComparison.Ordinal))
         {
-            return AuthenticateResult.Fail("Not a personal access token.");
+            // An API key for the evaluation endpoints, which authenticate it themselves.
+            return AuthenticateResult.NoResult();
         }
 
         var token = await store.ReadAsync(s => s.FindAccessTokenAsync(secrets.Hash(secret))).ConfigureAwait(false);

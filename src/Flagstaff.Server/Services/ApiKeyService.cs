@@ -48,6 +48,7 @@ public sealed class ApiKeyService(Store store, TimeProvider clock, ConfigChangeF
             };
             await s.InsertApiKeyAsync(key, secrets.Hash(secret)).ConfigureAwait(false);
             await change.AuditAsync("api-key", key.Name, "created", null, ChangeRecorder.ToJson(key, DomainJson.Default.ApiKey), project.Id, environment.Id).ConfigureAwait(false);
+            await s.NotifyAsync(StoreSession.KeysChannel, "").ConfigureAwait(false);
             s.AfterCommit(revocations.KeysChanged);
             return new CreatedApiKey(key, secret);
         }, cancellationToken);
@@ -68,25 +69,19 @@ public sealed class ApiKeyService(Store store, TimeProvider clock, ConfigChangeF
             await s.RevokeApiKeyAsync(key.Id, change.Now).ConfigureAwait(false);
             var revoked = key with { RevokedAt = change.Now };
             await change.AuditAsync("api-key", key.Name, "revoked", ChangeRecorder.ToJson(key, DomainJson.Default.ApiKey), ChangeRecorder.ToJson(revoked, DomainJson.Default.ApiKey), project.Id, environment.Id).ConfigureAwait(false);
-            s.AfterCommit(() => revocations.Revoked(key.Id));
+            await s.NotifyAsync(StoreSession.KeysChannel, key.Id).ConfigureAwait(false);
+            s.AfterCommit(revocations.KeysChanged);
             return revoked;
         }, cancellationToken);
 }
 
 /// <summary>
-/// Tells the parts that hold keys in memory (authentication cache, open streams) that keys changed.
+/// Tells the parts that hold keys in memory (the evaluation key directory, and through it the open
+/// streams) that keys changed on this node.
 /// </summary>
 public sealed class ApiKeyRevocations
 {
     public event Action? Changed;
 
-    public event Action<string>? KeyRevoked;
-
     public void KeysChanged() => Changed?.Invoke();
-
-    public void Revoked(string keyId)
-    {
-        Changed?.Invoke();
-        KeyRevoked?.Invoke(keyId);
-    }
 }

@@ -26,7 +26,25 @@ public sealed class ConfigChangeFeed
         return new Subscription(this, subscriber);
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), DateTimeOffset> _local = new();
+
+    /// <summary>Whether a change was published by this node (its database notification comes back too).</summary>
+    public bool IsLocal(string environmentId, long version) => _local.ContainsKey((environmentId, version));
+
     public void Publish(ConfigChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        _local[(change.EnvironmentId, change.Version)] = change.At;
+        foreach (var old in _local.Where(e => change.At - e.Value > TimeSpan.FromMinutes(5)).Select(e => e.Key).ToList())
+        {
+            _local.TryRemove(old, out _);
+        }
+
+        PublishRemote(change);
+    }
+
+    /// <summary>Publishes a change made by another node.</summary>
+    public void PublishRemote(ConfigChange change)
     {
         foreach (var subscriber in _subscribers)
         {
@@ -92,6 +110,7 @@ public sealed class ChangeRecorder(StoreSession session, Actor actor, DateTimeOf
         }
 
         var change = await Session.RecordConfigChangeAsync(environmentId, flagKeys, Now).ConfigureAwait(false);
+        await Session.NotifyAsync(StoreSession.ConfigChannel, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{environmentId}:{change.Version}")).ConfigureAwait(false);
         Session.AfterCommit(() => feed.Publish(change));
     }
 }

@@ -6,7 +6,7 @@ using Flagstaff.Storage;
 namespace Flagstaff.Server.Services;
 
 /// <summary>Projects and their environments.</summary>
-public sealed partial class ProjectService(Store store, TimeProvider clock, ConfigChangeFeed feed)
+public sealed partial class ProjectService(Store store, TimeProvider clock, ConfigChangeFeed feed, ApiKeyRevocations revocations)
 {
     /// <summary>The environments a new project gets unless it names its own.</summary>
     public static IReadOnlyList<CreateEnvironmentRequest> DefaultEnvironments { get; } =
@@ -142,6 +142,7 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
             }
 
             await change.Session.DeleteProjectAsync(project.Id).ConfigureAwait(false);
+            await KeysGoneAsync(change.Session).ConfigureAwait(false);
             await change.AuditAsync("project", project.Key, "deleted", ChangeRecorder.ToJson(project, DomainJson.Default.Project), null, project.Id).ConfigureAwait(false);
             return true;
         }, cancellationToken);
@@ -230,9 +231,17 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
             }
 
             await s.DeleteEnvironmentAsync(environment.Id).ConfigureAwait(false);
+            await KeysGoneAsync(s).ConfigureAwait(false);
             await change.AuditAsync("environment", environment.Key, "deleted", ChangeRecorder.ToJson(environment, DomainJson.Default.ProjectEnvironment), null, project.Id, environment.Id).ConfigureAwait(false);
             return true;
         }, cancellationToken);
+
+    // Deleting a project or an environment deletes its API keys: every node must stop accepting them.
+    private async Task KeysGoneAsync(StoreSession session)
+    {
+        await session.NotifyAsync(StoreSession.KeysChannel, "").ConfigureAwait(false);
+        session.AfterCommit(revocations.KeysChanged);
+    }
 
     internal static ProjectEnvironment ToEnvironment(CreateEnvironmentRequest request, string projectId, int position, DateTimeOffset now) => new()
     {
