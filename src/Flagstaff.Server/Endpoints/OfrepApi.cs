@@ -135,7 +135,7 @@ public static class OfrepApi
         var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Ofrep, serverOnly: false);
         services.GetRequiredService<KeyRateLimiter>().Check(key, context);
         var snapshot = EvaluationApi.Snapshot(services, key);
-        var limits = services.GetRequiredService<IOptions<EvaluationLimits>>().Value;
+        var limits = services.GetRequiredService<IOptions<EvaluationOptions>>().Value;
         var reader = context.Request.BodyReader;
         var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
         try

@@ -60,11 +60,11 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        revocations.Changed += RefreshSoon;
+        revocations.Register(() => RefreshAsync(CancellationToken.None));
         return base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Reloads the keys (after a change on this node or a notification from another).</summary>
+    /// <summary>Reloads the keys soon (after a notification from another node).</summary>
     public void RefreshSoon() => _ = RefreshAsync(CancellationToken.None);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -78,7 +78,8 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    private async Task RefreshAsync(CancellationToken cancellationToken)
+    /// <summary>Reloads the keys now.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await _refreshing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -139,7 +140,6 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
 
     public override void Dispose()
     {
-        revocations.Changed -= RefreshSoon;
         _refreshing.Dispose();
         base.Dispose();
     }

@@ -6,9 +6,15 @@ using Flagstaff.Evaluation;
 
 namespace Flagstaff.Server.Evaluation;
 
-/// <summary>The limits of the evaluation endpoints.</summary>
-public sealed class EvaluationLimits
+/// <summary>The limits and timings of the evaluation endpoints (<c>Flagstaff:Evaluation</c>).</summary>
+public sealed class EvaluationOptions
 {
+    /// <summary>How often an idle stream gets a heartbeat comment.</summary>
+    public double HeartbeatSeconds { get; set; } = 15;
+
+    /// <summary>How often every snapshot is checked against the database (the safety net for lost notifications).</summary>
+    public double ResyncSeconds { get; set; } = 30;
+
     /// <summary>The largest body of POST /flags, POST /report and OFREP.</summary>
     public long MaxBodyBytes { get; set; } = 1 << 20;
 
@@ -108,7 +114,7 @@ public static class EvaluationHttp
     {
         if (context.Request.ContentLength > limit)
         {
-            throw new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+            throw TooLarge(context, limit);
         }
 
         while (true)
@@ -116,7 +122,7 @@ public static class EvaluationHttp
             var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
             if (result.Buffer.Length > limit)
             {
-                throw new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+                throw TooLarge(context, limit);
             }
 
             if (result.IsCompleted)
@@ -128,8 +134,15 @@ public static class EvaluationHttp
         }
     }
 
+    // The rest of the body is never read: the connection cannot be reused, and the client must know.
+    private static EvaluationException TooLarge(HttpContext context, long limit)
+    {
+        context.Response.Headers.Connection = "close";
+        return new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+    }
+
     /// <summary>Reads one context object at the reader, with the limits, adding what the server adds.</summary>
-    public static EvaluationContext ReadContext(ref Utf8JsonReader reader, HttpContext http, EvaluationLimits limits, string? stickiness = null)
+    public static EvaluationContext ReadContext(ref Utf8JsonReader reader, HttpContext http, EvaluationOptions limits, string? stickiness = null)
     {
         var context = EvaluationContext.Read(ref reader);
         if (context.Count > limits.MaxProperties)
@@ -182,5 +195,5 @@ public static class EvaluationHttp
         return builder.Build();
     }
 
-    public static JsonReaderOptions ReaderOptions(EvaluationLimits limits) => new() { MaxDepth = limits.MaxDepth };
+    public static JsonReaderOptions ReaderOptions(EvaluationOptions limits) => new() { MaxDepth = limits.MaxDepth };
 }

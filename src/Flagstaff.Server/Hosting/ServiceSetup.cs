@@ -28,6 +28,7 @@ public static class ServiceSetup
         services.AddSingleton(provider => new Store(CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath)));
         services.AddSingleton<Secrets>();
         services.AddSingleton<ConfigChangeFeed>();
+        services.AddSingleton<ChangeRunner>();
         services.AddSingleton<ApiKeyRevocations>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<FlagService>();
@@ -40,7 +41,7 @@ public static class ServiceSetup
         services.AddSingleton<EnvironmentCompiler>();
 
         // Evaluation: snapshots in memory, keys in memory, streams, usage.
-        services.AddOptions<EvaluationLimits>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
+        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
         services.AddSingleton<Snapshots>();
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<StreamHub>();
