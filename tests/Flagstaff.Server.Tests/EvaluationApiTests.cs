@@ -7,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Flagstaff.Server.Tests;
 
-/// <summary>The Tggl-compatible evaluation API and its key rules, on each database.</summary>
-public abstract class EvaluationApiTests(ServerFixture fixture) : ServerTest(fixture)
+/// <summary>Projects, flags and keys for tests of the evaluation endpoints.</summary>
+public abstract class EvaluationApiTestsBase(ServerFixture fixture) : ServerTest(fixture)
 {
     private const string Targeting = """
         {"enabled":true,
@@ -39,7 +39,11 @@ public abstract class EvaluationApiTests(ServerFixture fixture) : ServerTest(fix
         client.DefaultRequestHeaders.Add(header, key);
         return client;
     }
+}
 
+/// <summary>The Tggl-compatible evaluation API and its key rules, on each database.</summary>
+public abstract class EvaluationApiTests(ServerFixture fixture) : EvaluationApiTestsBase(fixture)
+{
     [Fact]
     public async Task Post_flags_answers_the_active_flags_for_one_context_and_for_a_batch()
     {
