@@ -214,8 +214,11 @@ public static class OfrepApi
 
         writer.WriteString("reason", reason);
         writer.WriteString("variant", variant);
+
+        // Nothing version-specific here: the bulk ETag is a hash of these results, and must change
+        // only when this context's answers do.
         writer.WriteStartObject("metadata");
-        writer.WriteNumber("configVersion", snapshot.Version);
+        writer.WriteString("environment", snapshot.Environment.Key);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
