@@ -125,7 +125,7 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
         // ...one that does, changes it, and the event stream says so.
         await using var events = await SseReader.ConnectAsync(Server.Anonymous(), streamUrl);
         Assert.Equal(HttpStatusCode.OK, events.Status);
-        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dormant/environments/production/on", null)).ReadJsonAsync();
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/dormant/environments/production", Json("""{"enabled":true,"defaultServe":{"variation":"on"}}"""), "\"1\"")).ReadJsonAsync();
         var notification = await events.NextAsync();
         Assert.Equal("refetchEvaluation", JsonNode.Parse(notification.Data)!["type"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, await Again());

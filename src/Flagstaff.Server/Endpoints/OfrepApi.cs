@@ -142,7 +142,7 @@ public static class OfrepApi
         {
             if (body.IsEmpty)
             {
-                return (snapshot, EvaluationHttp.AddServerProperties(EvaluationContext.Empty, context, snapshot.Project.StickinessProperty));
+                return (snapshot, EvaluationHttp.Empty(context));
             }
 
             var json = new Utf8JsonReader(body, EvaluationHttp.ReaderOptions(limits));
@@ -175,7 +175,7 @@ public static class OfrepApi
                 throw new EvaluationException(StatusCodes.Status400BadRequest, "\"targetingKey\" must be a string.", "INVALID_CONTEXT");
             }
 
-            return (snapshot, evaluationContext ?? EvaluationHttp.AddServerProperties(EvaluationContext.Empty, context, snapshot.Project.StickinessProperty));
+            return (snapshot, evaluationContext ?? EvaluationHttp.Empty(context));
         }
         catch (JsonException e)
         {

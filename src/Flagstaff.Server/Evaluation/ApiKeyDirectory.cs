@@ -26,7 +26,7 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
 
     // Secrets seen recently, so that the keyed hash is not computed on every request.
     private readonly ConcurrentDictionary<string, KeyEntry> _seen = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _used = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _used = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -40,7 +40,8 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
     {
         if (_seen.TryGetValue(secret, out var entry))
         {
-            _used[entry.Id] = clock.GetUtcNow();
+            // Only the first use since the last write is recorded: no write on the hot path.
+            _used.TryAdd(entry.Id, default);
             return entry;
         }
 
@@ -54,7 +55,7 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
             _seen[secret] = entry;
         }
 
-        _used[entry.Id] = clock.GetUtcNow();
+        _used.TryAdd(entry.Id, default);
         return entry;
     }
 

@@ -144,52 +144,49 @@ public static class EvaluationHttp
     /// <summary>Reads one context object at the reader, with the limits, adding what the server adds.</summary>
     public static EvaluationContext ReadContext(ref Utf8JsonReader reader, HttpContext http, EvaluationOptions limits, string? stickiness = null)
     {
-        var context = EvaluationContext.Read(ref reader);
-        if (context.Count > limits.MaxProperties)
+        EvaluationContext context;
+        try
         {
-            throw new EvaluationException(StatusCodes.Status400BadRequest, $"A context has {context.Count} properties; at most {limits.MaxProperties} are allowed.", "INVALID_CONTEXT");
+            context = EvaluationContext.Read(ref reader, ServerProperties(http), limits.MaxProperties);
+        }
+        catch (ContextTooLargeException)
+        {
+            throw new EvaluationException(StatusCodes.Status400BadRequest, $"A context holds at most {limits.MaxProperties} properties.", "INVALID_CONTEXT");
         }
 
-        return AddServerProperties(context, http, stickiness);
+        return stickiness is null ? context : WithStickiness(context, stickiness);
     }
 
     /// <summary>
     /// The keys the server adds unless the caller set them (spec/flag-format.md): <c>ip</c> and
-    /// <c>referer</c> here; <c>timestamp</c> is the clock passed to evaluation. For OFREP, the
-    /// <c>targetingKey</c> also stands for the project's stickiness property when that is absent.
+    /// <c>referer</c> here; <c>timestamp</c> is the clock passed to evaluation.
     /// </summary>
-    public static EvaluationContext AddServerProperties(EvaluationContext context, HttpContext http, string? stickiness)
+    public static KeyValuePair<string, ContextValue>[] ServerProperties(HttpContext http)
     {
-        bool needsIp = !context.ContainsKey("ip") && http.Connection.RemoteIpAddress is not null;
         var referer = http.Request.Headers.Referer.ToString();
-        bool needsReferer = referer.Length > 0 && !context.ContainsKey("referer");
-        bool needsStickiness = stickiness is not null && !context.ContainsKey(stickiness) && context.TryGetValue("targetingKey", out var targetingKey) && targetingKey.Kind == ContextValueKind.String;
-        if (!needsIp && !needsReferer && !needsStickiness)
+        var ip = http.Connection.RemoteIpAddress?.ToString();
+        return (ip, referer.Length) switch
         {
-            return context;
-        }
+            (null, 0) => [],
+            (null, _) => [new("referer", ContextValue.FromString(referer))],
+            (_, 0) => [new("ip", ContextValue.FromString(ip))],
+            _ => [new("ip", ContextValue.FromString(ip)), new("referer", ContextValue.FromString(referer))],
+        };
+    }
 
+    /// <summary>For OFREP: the <c>targetingKey</c> also stands for the project's stickiness property when that is absent.</summary>
+    public static EvaluationContext WithStickiness(EvaluationContext context, string stickiness) =>
+        !context.ContainsKey(stickiness) && context.TryGetValue("targetingKey", out var targetingKey) && targetingKey.Kind == ContextValueKind.String
+            ? context.With(stickiness, targetingKey)
+            : context;
+
+    /// <summary>An empty context with what the server adds.</summary>
+    public static EvaluationContext Empty(HttpContext http)
+    {
         var builder = EvaluationContext.CreateBuilder();
-        foreach (var key in context.Keys)
+        foreach (var (key, value) in ServerProperties(http))
         {
-            context.TryGetValue(key, out var value);
             builder.Set(key, value);
-        }
-
-        if (needsIp)
-        {
-            builder.Set("ip", http.Connection.RemoteIpAddress!.ToString());
-        }
-
-        if (needsReferer)
-        {
-            builder.Set("referer", referer);
-        }
-
-        if (needsStickiness)
-        {
-            context.TryGetValue("targetingKey", out var key);
-            builder.Set(stickiness!, key);
         }
 
         return builder.Build();

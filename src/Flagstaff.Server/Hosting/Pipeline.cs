@@ -9,6 +9,10 @@ public static class Pipeline
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+
+        // After the exception handler, so that a failure while authenticating (the database is
+        // unreachable) is a problem response too. Evaluation requests carry no session and no access
+        // token, so authentication does no work for them.
         app.UseAuthentication();
         app.UseAuthorization();
 
