@@ -1,3 +1,4 @@
+using Flagstaff.Dashboard;
 using Flagstaff.Server.Endpoints;
 
 namespace Flagstaff.Server.Hosting;
@@ -20,6 +21,7 @@ public static class Pipeline
         app.MapFlagsApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
+        app.MapFlagstaffDashboard();
         return app;
     }
 }

@@ -1,3 +1,4 @@
+using Flagstaff.Dashboard;
 using Flagstaff.Domain;
 using Flagstaff.Server.Http;
 using Flagstaff.Server.Security;
@@ -38,6 +39,7 @@ public static class ServiceSetup
         services.AddSingleton<EnvironmentCompiler>();
 
         services.AddFlagstaffAuthentication();
+        services.AddFlagstaffDashboard();
         services.AddSingleton<DataProtectionKeys>();
         services.AddDataProtection().SetApplicationName("Flagstaff");
         services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((options, keys) => options.XmlRepository = keys);
