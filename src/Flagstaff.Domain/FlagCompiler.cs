@@ -11,12 +11,14 @@ namespace Flagstaff.Domain;
 /// </summary>
 public sealed class CompiledFlagConfiguration
 {
-    internal CompiledFlagConfiguration(string key, bool enabled, byte[] json, string[] conditionVariations, string defaultVariation, CompiledFlag evaluator)
+    internal CompiledFlagConfiguration(string key, bool enabled, byte[] json, string[] conditionVariations, int[] conditionRules, string defaultVariation, string? fallbackVariation, CompiledFlag evaluator)
     {
         Key = key;
+        FallbackVariation = fallbackVariation;
         Enabled = enabled;
         Json = json;
         ConditionVariations = conditionVariations;
+        ConditionRules = conditionRules;
         DefaultVariation = defaultVariation;
         Evaluator = evaluator;
     }
@@ -35,6 +37,18 @@ public sealed class CompiledFlagConfiguration
 
     /// <summary>The variation key each wire condition serves, by condition index.</summary>
     public IReadOnlyList<string> ConditionVariations { get; }
+
+    /// <summary>
+    /// The targeting rule each wire condition comes from, by condition index; -1 for conditions that
+    /// come from a split default.
+    /// </summary>
+    public IReadOnlyList<int> ConditionRules { get; }
+
+    /// <summary>The values of the flag's variations that are not the fallback: what it can serve.</summary>
+    public IReadOnlyList<FlagValue> ActiveValues { get; init; } = [];
+
+    /// <summary>The key of the flag's fallback variation, if it has one.</summary>
+    public string? FallbackVariation { get; }
 
     /// <summary>The variation key the wire default serves.</summary>
     public string DefaultVariation { get; }
@@ -68,6 +82,7 @@ public static class FlagCompiler
 
         var variations = flag.Variations.ToDictionary(v => v.Key, StringComparer.Ordinal);
         var conditionVariations = new List<string>();
+        var conditionRules = new List<int>();
         var buffer = new ArrayBufferWriter<byte>(512);
         string defaultVariation;
         using (var writer = new Utf8JsonWriter(buffer))
@@ -75,12 +90,20 @@ public static class FlagCompiler
             writer.WriteStartObject();
             writer.WriteString("slug", flag.Key);
             writer.WriteStartArray("conditions");
-            foreach (var rule in targeting.Rules)
+            for (int r = 0; r < targeting.Rules.Count; r++)
             {
-                WriteRule(writer, project, flag, rule, segments, variations, conditionVariations);
+                WriteRule(writer, project, flag, targeting.Rules[r], segments, variations, conditionVariations);
+                while (conditionRules.Count < conditionVariations.Count)
+                {
+                    conditionRules.Add(r);
+                }
             }
 
             defaultVariation = WriteDefault(writer, project, flag, targeting.DefaultServe, variations, conditionVariations);
+            while (conditionRules.Count < conditionVariations.Count)
+            {
+                conditionRules.Add(-1);
+            }
             writer.WriteEndArray();
             writer.WritePropertyName("defaultVariation");
             WriteVariation(writer, variations[defaultVariation]);
@@ -95,7 +118,10 @@ public static class FlagCompiler
         }
 
         bool enabled = targeting.Enabled && flag.ArchivedAt is null;
-        return new CompiledFlagConfiguration(flag.Key, enabled, json, [.. conditionVariations], defaultVariation, loaded.Flag);
+        return new CompiledFlagConfiguration(flag.Key, enabled, json, [.. conditionVariations], [.. conditionRules], defaultVariation, flag.Variations.FirstOrDefault(v => v.Fallback)?.Key, loaded.Flag)
+        {
+            ActiveValues = [.. flag.Variations.Where(v => !v.Fallback && v.Value is not null).Select(v => FlagValue.FromJson(v.Value!.Value))],
+        };
     }
 
     private static void WriteRule(

@@ -490,6 +490,12 @@ public sealed record ContextProperty
     /// <summary>Hidden from the rule builder's suggestions.</summary>
     public bool Hidden { get; init; }
 
+    /// <summary>When an SDK first reported seeing the property in a context.</summary>
+    public DateTimeOffset? FirstSeen { get; init; }
+
+    /// <summary>When an SDK last reported seeing the property in a context.</summary>
+    public DateTimeOffset? LastSeen { get; init; }
+
     /// <summary>Incremented by every change.</summary>
     public long Version { get; init; }
 

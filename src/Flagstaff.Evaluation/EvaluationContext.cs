@@ -253,7 +253,8 @@ public sealed class EvaluationContext
         JsonValue value => value.GetValueKind() switch
         {
             JsonValueKind.String => ContextValue.FromString(value.GetValue<string>()),
-            JsonValueKind.Number => ContextValue.FromNumber(value.GetValue<double>()),
+            // A JsonValue built from a .NET number (long, decimal...) only converts to its own type.
+            JsonValueKind.Number => ContextValue.FromNumber(value.TryGetValue<double>(out var number) ? number : double.Parse(value.ToJsonString(), CultureInfo.InvariantCulture)),
             JsonValueKind.True => ContextValue.FromBoolean(true),
             JsonValueKind.False => ContextValue.FromBoolean(false),
             _ => ContextValue.Null,

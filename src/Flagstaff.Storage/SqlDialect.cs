@@ -31,6 +31,12 @@ public abstract class SqlDialect : IAsyncDisposable
     /// <summary>Whether an exception is a violation of a unique constraint.</summary>
     internal abstract bool IsUniqueViolation(Exception exception);
 
+    /// <summary>
+    /// Sends a notification to the other server nodes when the transaction commits (PostgreSQL's
+    /// NOTIFY); nothing for a database that only one node uses.
+    /// </summary>
+    internal virtual Task NotifyAsync(DbConnection connection, DbTransaction? transaction, string channel, string payload, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Whether an exception means the database cannot be reached (as opposed to a bad query).</summary>
     internal abstract bool IsUnavailable(Exception exception);
 
@@ -160,6 +166,23 @@ public sealed class PostgresDialect : SqlDialect
     internal override bool IsUnavailable(Exception exception) =>
         exception is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException
         || (exception is NpgsqlException && exception.InnerException is System.Net.Sockets.SocketException or IOException);
+
+    internal override async Task NotifyAsync(DbConnection connection, DbTransaction? transaction, string channel, string payload, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_notify(@channel, @payload)", (NpgsqlConnection)connection, (NpgsqlTransaction?)transaction);
+        command.Parameters.AddWithValue("channel", channel);
+        command.Parameters.AddWithValue("payload", payload);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens a dedicated connection for LISTEN (the caller owns it).</summary>
+    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { KeepAlive = 10, Pooling = false };
+        var connection = new NpgsqlConnection(builder.ToString());
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
 
     internal override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {

@@ -62,6 +62,28 @@ public sealed record AuditQuery
     public int Limit { get; init; } = 50;
 }
 
+/// <summary>Evaluations of one flag that returned one value, for one client, in one minute.</summary>
+public sealed record UsageCount
+{
+    /// <summary>The environment.</summary>
+    public required string EnvironmentId { get; init; }
+
+    /// <summary>The flag.</summary>
+    public required string FlagKey { get; init; }
+
+    /// <summary>Minutes since the Unix epoch.</summary>
+    public long Minute { get; init; }
+
+    /// <summary>The value returned, as JSON text.</summary>
+    public required string Value { get; init; }
+
+    /// <summary>The SDK client that reported it ("" when unnamed).</summary>
+    public string Client { get; init; } = "";
+
+    /// <summary>How many evaluations.</summary>
+    public long Count { get; init; }
+}
+
 /// <summary>An account with its password hash, for signing in.</summary>
 /// <param name="Account">The account.</param>
 /// <param name="PasswordHash">The hash, or null when no password was ever set.</param>
@@ -100,6 +122,15 @@ public sealed class StoreSession
 
     /// <summary>The store this session belongs to.</summary>
     public Store Store { get; }
+
+    /// <summary>Channel of notifications that an environment's configuration changed ("environmentId:version").</summary>
+    public const string ConfigChannel = "flagstaff_config";
+
+    /// <summary>Channel of notifications that API keys changed (the payload is a revoked key's id, or empty).</summary>
+    public const string KeysChannel = "flagstaff_keys";
+
+    /// <summary>Notifies the other server nodes when this transaction commits.</summary>
+    public Task NotifyAsync(string channel, string payload) => Store.Dialect.NotifyAsync(_connection, _transaction, channel, payload, _cancellationToken);
 
     /// <summary>Registers an action to run once this session's transaction has committed.</summary>
     public void AfterCommit(Action action)
@@ -811,6 +842,10 @@ public sealed class StoreSession
 
         public long UpdatedAt { get; set; }
 
+        public long? FirstSeen { get; set; }
+
+        public long? LastSeen { get; set; }
+
         public ContextProperty ToProperty() => new()
         {
             Id = Id,
@@ -824,10 +859,12 @@ public sealed class StoreSession
             Version = Version,
             CreatedAt = At(CreatedAt),
             UpdatedAt = At(UpdatedAt),
+            FirstSeen = At(FirstSeen),
+            LastSeen = At(LastSeen),
         };
     }
 
-    private const string PropertyColumns = "id, project_id, key, name, description, type, options, hidden, version, created_at, updated_at";
+    private const string PropertyColumns = "id, project_id, key, name, description, type, options, hidden, version, created_at, updated_at, first_seen, last_seen";
 
     /// <summary>Lists a project's context properties by key.</summary>
     public async Task<IReadOnlyList<ContextProperty>> ListContextPropertiesAsync(string projectId) =>
@@ -839,7 +876,7 @@ public sealed class StoreSession
 
     /// <summary>Creates a context property.</summary>
     public Task InsertContextPropertyAsync(ContextProperty property) => ExecuteAsync(
-        $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @type, @options, @hidden, 1, @created, @created)",
+        $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @type, @options, @hidden, 1, @created, @created, NULL, NULL)",
         new
         {
             property.Id, property.ProjectId, property.Key, property.Name, property.Description,
@@ -866,6 +903,76 @@ public sealed class StoreSession
 
     /// <summary>Deletes a context property.</summary>
     public Task DeleteContextPropertyAsync(string id) => ExecuteAsync("DELETE FROM context_properties WHERE id = @id", new { id });
+
+    // ----------------------------------------------------------------- usage
+
+    /// <summary>Adds evaluation counts (summed with what is stored for the same minute, value and client).</summary>
+    public async Task AddUsageAsync(IEnumerable<UsageCount> counts)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        foreach (var c in counts)
+        {
+            await ExecuteAsync(
+                "INSERT INTO usage_counts (environment_id, flag_key, minute, value, client, count) VALUES (@EnvironmentId, @FlagKey, @Minute, @Value, @Client, @Count) " +
+                "ON CONFLICT (environment_id, flag_key, minute, value, client) DO UPDATE SET count = usage_counts.count + excluded.count",
+                c).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Evaluation counts of a flag per minute and value (all clients summed), oldest first.</summary>
+    public async Task<IReadOnlyList<UsageCount>> ListUsageAsync(string environmentId, string flagKey, long fromMinute, long toMinute) =>
+        await QueryAsync<UsageCount>(
+            "SELECT environment_id, flag_key, minute, value, '' AS client, CAST(SUM(count) AS BIGINT) AS count FROM usage_counts " +
+            "WHERE environment_id = @environmentId AND flag_key = @flagKey AND minute >= @fromMinute AND minute < @toMinute GROUP BY environment_id, flag_key, minute, value ORDER BY minute, value",
+            new { environmentId, flagKey, fromMinute, toMinute }).ConfigureAwait(false);
+
+    /// <summary>The last minute each flag of an environment was evaluated, by flag key.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> LastEvaluatedAsync(string environmentId) =>
+        (await QueryAsync<(string FlagKey, long Minute)>(
+            "SELECT flag_key, MAX(minute) FROM usage_counts WHERE environment_id = @environmentId GROUP BY flag_key", new { environmentId }).ConfigureAwait(false))
+        .ToDictionary(r => r.FlagKey, r => r.Minute, StringComparer.Ordinal);
+
+    /// <summary>Deletes usage older than a minute.</summary>
+    public Task PruneUsageAsync(long beforeMinute) => ExecuteAsync("DELETE FROM usage_counts WHERE minute < @beforeMinute", new { beforeMinute });
+
+    /// <summary>
+    /// Records context properties SDKs saw: unknown ones join the catalogue (as text, until someone
+    /// sets their type), known ones get their first and last sighting updated.
+    /// </summary>
+    public async Task SeePropertiesAsync(string projectId, IEnumerable<(string Key, DateTimeOffset First, DateTimeOffset Last)> properties, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(properties);
+        foreach (var (key, first, last) in properties)
+        {
+            await ExecuteAsync(
+                $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@id, @projectId, @key, @key, NULL, 'STRING', '[]', 0, 1, @now, @now, @first, @last) " +
+                "ON CONFLICT (project_id, key) DO UPDATE SET " +
+                "first_seen = CASE WHEN context_properties.first_seen IS NULL OR excluded.first_seen < context_properties.first_seen THEN excluded.first_seen ELSE context_properties.first_seen END, " +
+                "last_seen = CASE WHEN context_properties.last_seen IS NULL OR excluded.last_seen > context_properties.last_seen THEN excluded.last_seen ELSE context_properties.last_seen END",
+                new { id = Guid.CreateVersion7().ToString("N"), projectId, key, now = Ms(now), first = Ms(first), last = Ms(last) }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records string values SDKs saw for context properties, with their labels.</summary>
+    public async Task SeeValuesAsync(string projectId, IEnumerable<(string Property, string Value, string? Label)> values, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var (property, value, label) in values)
+        {
+            await ExecuteAsync(
+                "INSERT INTO context_values (project_id, property, value, label, last_seen) VALUES (@projectId, @property, @value, @label, @now) " +
+                "ON CONFLICT (project_id, property, value) DO UPDATE SET label = coalesce(excluded.label, context_values.label), last_seen = excluded.last_seen",
+                new { projectId, property, value, label, now = Ms(now) }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The values seen for a project's context properties, most recent first, at most <paramref name="perProperty"/> each.</summary>
+    public async Task<IReadOnlyList<(string Property, string Value, string? Label)>> ListContextValuesAsync(string projectId, int perProperty)
+    {
+        var rows = await QueryAsync<(string Property, string Value, string? Label, long LastSeen)>(
+            "SELECT property, value, label, last_seen FROM context_values WHERE project_id = @projectId ORDER BY property, last_seen DESC, value", new { projectId }).ConfigureAwait(false);
+        return [.. rows.GroupBy(r => r.Property).SelectMany(g => g.Take(perProperty)).Select(r => (r.Property, r.Value, r.Label))];
+    }
 
     // ----------------------------------------------------------------- API keys
 

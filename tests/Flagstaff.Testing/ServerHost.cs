@@ -47,8 +47,13 @@ public sealed class ServerHost : IAsyncDisposable
     /// Starts a server on a new database (or on <paramref name="database"/>, shared with other servers).
     /// The owner account and an admin access token are provisioned from configuration.
     /// </summary>
+    /// <param name="kind">The database to create when <paramref name="database"/> is not given.</param>
+    /// <param name="database">A database to use (shared with other servers), or null for a new one.</param>
+    /// <param name="settings">Configuration to add or override.</param>
+    /// <param name="services">Changes to the service registrations.</param>
+    /// <param name="provisionOwner">False to start like a fresh install: no account, a setup token in the log.</param>
     public static async Task<ServerHost> StartAsync(
-        DatabaseKind kind, TestDatabase? database = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+        DatabaseKind kind, TestDatabase? database = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, bool provisionOwner = true)
     {
         var owned = database is null ? await TestDatabase.CreateAsync(kind) : null;
         var db = database ?? owned!;
@@ -63,15 +68,21 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         builder.Logging.AddFilter((category, level) => level >= LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["Flagstaff:Storage:PostgresConnectionString"] = db.Kind == DatabaseKind.Postgres ? db.ConnectionString : "",
             ["Flagstaff:Storage:SqlitePath"] = db.Kind == DatabaseKind.Sqlite ? db.ConnectionString : null,
-            ["Flagstaff:Setup:OwnerEmail"] = OwnerEmail,
-            ["Flagstaff:Setup:OwnerPassword"] = OwnerPassword,
-            ["Flagstaff:Setup:OwnerName"] = "Olive Owner",
-            ["Flagstaff:Provisioning:AdminToken"] = AdminToken,
-        });
+            ["Flagstaff:Evaluation:ResyncSeconds"] = "2",
+        };
+        if (provisionOwner)
+        {
+            configuration["Flagstaff:Setup:OwnerEmail"] = OwnerEmail;
+            configuration["Flagstaff:Setup:OwnerPassword"] = OwnerPassword;
+            configuration["Flagstaff:Setup:OwnerName"] = "Olive Owner";
+            configuration["Flagstaff:Provisioning:AdminToken"] = AdminToken;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

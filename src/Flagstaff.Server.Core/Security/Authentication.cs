@@ -134,7 +134,8 @@ public sealed class AccessTokenHandler(
         var secret = header["Bearer ".Length..].Trim();
         if (!secret.StartsWith("fs_pat_", StringComparison.Ordinal))
         {
-            return AuthenticateResult.Fail("Not a personal access token.");
+            // An API key for the evaluation endpoints, which authenticate it themselves.
+            return AuthenticateResult.NoResult();
         }
 
         var token = await store.ReadAsync(s => s.FindAccessTokenAsync(secrets.Hash(secret))).ConfigureAwait(false);
@@ -166,10 +167,15 @@ public sealed class AccessTokenHandler(
     }
 }
 
-/// <summary>Slows down repeated failed sign-ins, per e-mail and per address.</summary>
+/// <summary>
+/// Slows down repeated failed sign-ins: per account after a few failures (guessing one password), and
+/// per client address after many more (trying many accounts), so that colleagues behind one address
+/// are not locked out by one person's typos.
+/// </summary>
 public sealed class LoginThrottle(TimeProvider clock)
 {
-    private const int FreeAttempts = 5;
+    private const int FreeAttemptsPerAccount = 5;
+    private const int FreeAttemptsPerAddress = 30;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(15);
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset Last)> _failures = new();
@@ -181,9 +187,10 @@ public sealed class LoginThrottle(TimeProvider clock)
         var wait = TimeSpan.Zero;
         foreach (var key in Keys(email, address))
         {
-            if (_failures.TryGetValue(key, out var entry) && now - entry.Last < Window && entry.Failures >= FreeAttempts)
+            int free = key.StartsWith("email:", StringComparison.Ordinal) ? FreeAttemptsPerAccount : FreeAttemptsPerAddress;
+            if (_failures.TryGetValue(key, out var entry) && now - entry.Last < Window && entry.Failures >= free)
             {
-                var delay = TimeSpan.FromSeconds(Math.Min(MaxDelay.TotalSeconds, Math.Pow(2, entry.Failures - FreeAttempts)));
+                var delay = TimeSpan.FromSeconds(Math.Min(MaxDelay.TotalSeconds, Math.Pow(2, entry.Failures - free)));
                 var remaining = entry.Last + delay - now;
                 if (remaining > wait)
                 {

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Identity;
 namespace Flagstaff.Server.Services;
 
 /// <summary>Members, their passwords and personal access tokens, and the first-start setup.</summary>
-public sealed class AccountService(Store store, TimeProvider clock, ConfigChangeFeed feed, Secrets secrets)
+public sealed class AccountService(Store store, ChangeRunner changes, Secrets secrets)
 {
     /// <summary>The setting that holds the hash of the one-time setup token.</summary>
     internal const string SetupTokenSetting = "setup-token-hash";
@@ -20,15 +20,20 @@ public sealed class AccountService(Store store, TimeProvider clock, ConfigChange
     private static readonly string DummyHash = Hasher.HashPassword(null!, "not a password anyone has");
 
     private Task<T> WriteAsync<T>(Actor actor, Func<ChangeRecorder, Task<T>> work, CancellationToken cancellationToken) =>
-        store.WriteAsync(s => work(new ChangeRecorder(s, actor, clock.GetUtcNow(), feed)), cancellationToken);
+        changes.WriteAsync(actor, work, cancellationToken);
 
     public Task<bool> IsSetupRequiredAsync(CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s => await s.CountAccountsAsync().ConfigureAwait(false) == 0, cancellationToken);
 
     /// <summary>Creates the first owner with the one-time token printed at start; the token then stops working.</summary>
-    public Task<Account> SetupAsync(SetupRequest request, string? address, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(async s =>
+    public Task<Account> SetupAsync(SetupRequest request, string? address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var account = NewAccount(request.Email, request.Name, Role.Owner, request.Password, changes.Now, out var hash);
+        var actor = new Actor { AccountId = account.Id, Name = account.Name, Address = address };
+        return WriteAsync(actor, async change =>
         {
+            var s = change.Session;
             if (await s.CountAccountsAsync().ConfigureAwait(false) > 0)
             {
                 throw new ConflictException("Flagstaff is already set up: sign in instead.");
@@ -42,14 +47,12 @@ public sealed class AccountService(Store store, TimeProvider clock, ConfigChange
                 throw new ForbiddenException("The setup token is not valid. Use the one the server printed when it started.");
             }
 
-            var now = clock.GetUtcNow();
-            var account = NewAccount(request.Email, request.Name, Role.Owner, request.Password, now, out var hash);
             await s.InsertAccountAsync(account, hash).ConfigureAwait(false);
             await s.DeleteSettingAsync(SetupTokenSetting).ConfigureAwait(false);
-            await new ChangeRecorder(s, new Actor { AccountId = account.Id, Name = account.Name, Address = address }, now, feed)
-                .AuditAsync("account", account.Email, "created", null, ChangeRecorder.ToJson(account, DomainJson.Default.Account), comment: "first owner, by setup token").ConfigureAwait(false);
+            await change.AuditAsync("account", account.Email, "created", null, ChangeRecorder.ToJson(account, DomainJson.Default.Account), comment: "first owner, by setup token").ConfigureAwait(false);
             return account;
         }, cancellationToken);
+    }
 
     /// <summary>Checks a password; returns the account, or null when the e-mail or password is wrong or the account is disabled.</summary>
     public Task<Account?> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken = default) =>

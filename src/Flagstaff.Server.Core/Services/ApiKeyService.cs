@@ -8,7 +8,7 @@ namespace Flagstaff.Server.Services;
 /// API keys of environments. A key's secret is shown once, when it is created; only its keyed hash is
 /// stored. Revoking a key takes effect on every node within seconds and closes its open streams.
 /// </summary>
-public sealed class ApiKeyService(Store store, TimeProvider clock, ConfigChangeFeed feed, Secrets secrets, ApiKeyRevocations revocations)
+public sealed class ApiKeyService(Store store, ChangeRunner changes, Secrets secrets, ApiKeyRevocations revocations)
 {
     public Task<IReadOnlyList<ApiKey>> ListAsync(string projectKey, string environmentKey, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s =>
@@ -21,10 +21,11 @@ public sealed class ApiKeyService(Store store, TimeProvider clock, ConfigChangeF
         CreateAsync(projectKey, environmentKey, request, Secrets.NewApiKey(request.Kind), actor, cancellationToken);
 
     /// <summary>Creates a key with a given secret (provisioning from configuration).</summary>
-    internal Task<CreatedApiKey> CreateAsync(string projectKey, string environmentKey, CreateApiKeyRequest request, string secret, Actor actor, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(async s =>
+    internal async Task<CreatedApiKey> CreateAsync(string projectKey, string environmentKey, CreateApiKeyRequest request, string secret, Actor actor, CancellationToken cancellationToken = default)
+    {
+        var created = await changes.WriteAsync(actor, async change =>
         {
-            var change = new ChangeRecorder(s, actor, clock.GetUtcNow(), feed);
+            var s = change.Session;
             var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
             var environment = await s.EnvironmentAsync(project, environmentKey).ConfigureAwait(false);
             var errors = new ValidationErrors();
@@ -48,14 +49,18 @@ public sealed class ApiKeyService(Store store, TimeProvider clock, ConfigChangeF
             };
             await s.InsertApiKeyAsync(key, secrets.Hash(secret)).ConfigureAwait(false);
             await change.AuditAsync("api-key", key.Name, "created", null, ChangeRecorder.ToJson(key, DomainJson.Default.ApiKey), project.Id, environment.Id).ConfigureAwait(false);
-            s.AfterCommit(revocations.KeysChanged);
+            await s.NotifyAsync(StoreSession.KeysChannel, "").ConfigureAwait(false);
             return new CreatedApiKey(key, secret);
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        await revocations.KeysChangedAsync().ConfigureAwait(false);
+        return created;
+    }
 
-    public Task<ApiKey> RevokeAsync(string projectKey, string environmentKey, string keyId, Actor actor, CancellationToken cancellationToken = default) =>
-        store.WriteAsync(async s =>
+    public async Task<ApiKey> RevokeAsync(string projectKey, string environmentKey, string keyId, Actor actor, CancellationToken cancellationToken = default)
+    {
+        var revoked = await changes.WriteAsync(actor, async change =>
         {
-            var change = new ChangeRecorder(s, actor, clock.GetUtcNow(), feed);
+            var s = change.Session;
             var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
             var environment = await s.EnvironmentAsync(project, environmentKey).ConfigureAwait(false);
             var key = await s.GetApiKeyAsync(environment.Id, keyId).ConfigureAwait(false)
@@ -68,25 +73,38 @@ public sealed class ApiKeyService(Store store, TimeProvider clock, ConfigChangeF
             await s.RevokeApiKeyAsync(key.Id, change.Now).ConfigureAwait(false);
             var revoked = key with { RevokedAt = change.Now };
             await change.AuditAsync("api-key", key.Name, "revoked", ChangeRecorder.ToJson(key, DomainJson.Default.ApiKey), ChangeRecorder.ToJson(revoked, DomainJson.Default.ApiKey), project.Id, environment.Id).ConfigureAwait(false);
-            s.AfterCommit(() => revocations.Revoked(key.Id));
+            await s.NotifyAsync(StoreSession.KeysChannel, key.Id).ConfigureAwait(false);
             return revoked;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        await revocations.KeysChangedAsync().ConfigureAwait(false);
+        return revoked;
+    }
 }
 
 /// <summary>
-/// Tells the parts that hold keys in memory (authentication cache, open streams) that keys changed.
+/// Tells the parts that hold keys in memory (the evaluation key directory, and through it the open
+/// streams) that keys changed on this node; a key change is answered once they hold it.
 /// </summary>
 public sealed class ApiKeyRevocations
 {
-    public event Action? Changed;
+    private readonly List<Func<Task>> _handlers = [];
 
-    public event Action<string>? KeyRevoked;
-
-    public void KeysChanged() => Changed?.Invoke();
-
-    public void Revoked(string keyId)
+    public void Register(Func<Task> handler)
     {
-        Changed?.Invoke();
-        KeyRevoked?.Invoke(keyId);
+        lock (_handlers)
+        {
+            _handlers.Add(handler);
+        }
+    }
+
+    public Task KeysChangedAsync()
+    {
+        Func<Task>[] handlers;
+        lock (_handlers)
+        {
+            handlers = [.. _handlers];
+        }
+
+        return Task.WhenAll(handlers.Select(h => h()));
     }
 }

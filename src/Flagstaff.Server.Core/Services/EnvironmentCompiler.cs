@@ -31,6 +31,14 @@ public sealed record CompiledEnvironment(Project Project, ProjectEnvironment Env
     }
 }
 
+/// <summary>The changes of an environment since a version, with the changed flags compiled.</summary>
+/// <param name="Project">The project, as it is now.</param>
+/// <param name="Environment">The environment, at its current configuration version.</param>
+/// <param name="Changes">The changes, oldest first.</param>
+/// <param name="ChangedKeys">Every flag key the changes name.</param>
+/// <param name="Flags">Those of the changed flags that still exist, compiled.</param>
+public sealed record EnvironmentDelta(Project Project, ProjectEnvironment Environment, IReadOnlyList<ConfigChange> Changes, IReadOnlySet<string> ChangedKeys, IReadOnlyList<CompiledFlagConfiguration> Flags);
+
 /// <summary>Compiles environments, or single flags of them, from storage.</summary>
 public sealed class EnvironmentCompiler(Store store)
 {
@@ -56,10 +64,13 @@ public sealed class EnvironmentCompiler(Store store)
             return new CompiledEnvironment(project, environment, compiled);
         }, cancellationToken);
 
-    /// <summary>Compiles some flags of an environment (by key); flags that no longer exist are left out.</summary>
-    public Task<(ProjectEnvironment Environment, IReadOnlyList<CompiledFlagConfiguration> Flags)?> CompileFlagsAsync(
-        string environmentId, IReadOnlyCollection<string> flagKeys, CancellationToken cancellationToken = default) =>
-        store.ReadAsync<(ProjectEnvironment, IReadOnlyList<CompiledFlagConfiguration>)?>(async s =>
+    /// <summary>
+    /// Reads what changed in an environment after <paramref name="fromVersion"/> and compiles just those
+    /// flags, in one consistent read. Null when the environment is gone or its change history no longer
+    /// reaches back that far (compile it whole instead).
+    /// </summary>
+    public Task<EnvironmentDelta?> CatchUpAsync(string environmentId, long fromVersion, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<EnvironmentDelta?>(async s =>
         {
             var environment = await s.GetEnvironmentByIdAsync(environmentId).ConfigureAwait(false);
             if (environment is null)
@@ -67,10 +78,17 @@ public sealed class EnvironmentCompiler(Store store)
                 return null;
             }
 
+            var changes = await s.ListConfigChangesAsync(environmentId, fromVersion).ConfigureAwait(false);
+            if (environment.ConfigVersion > fromVersion && (changes.Count == 0 || changes[0].Version != fromVersion + 1 || changes[^1].Version != environment.ConfigVersion))
+            {
+                return null;
+            }
+
             var project = (await s.GetProjectByIdAsync(environment.ProjectId).ConfigureAwait(false))!;
             var segments = await s.SegmentsByKeyAsync(project).ConfigureAwait(false);
-            var compiled = new List<CompiledFlagConfiguration>(flagKeys.Count);
-            foreach (var key in flagKeys)
+            var keys = changes.SelectMany(c => c.Changed).ToHashSet(StringComparer.Ordinal);
+            var compiled = new List<CompiledFlagConfiguration>(keys.Count);
+            foreach (var key in keys)
             {
                 var flag = await s.GetFlagAsync(project.Id, key).ConfigureAwait(false);
                 if (flag is not null && await s.GetTargetingAsync(flag.Id, environment.Id).ConfigureAwait(false) is { } targeting)
@@ -79,7 +97,7 @@ public sealed class EnvironmentCompiler(Store store)
                 }
             }
 
-            return (environment, compiled);
+            return new EnvironmentDelta(project, environment, changes, keys, compiled);
         }, cancellationToken);
 
     // An archived project or flag is served to no one: it compiles as disabled.

@@ -10,10 +10,10 @@ namespace Flagstaff.Server.Services;
 /// a valid configuration), versioned, recorded in the history with the whole flag before and after,
 /// and announced to the evaluation snapshots once committed.
 /// </summary>
-public sealed class FlagService(Store store, TimeProvider clock, ConfigChangeFeed feed)
+public sealed class FlagService(Store store, ChangeRunner changes)
 {
     private Task<T> WriteAsync<T>(Actor actor, Func<ChangeRecorder, Task<T>> work, CancellationToken cancellationToken) =>
-        store.WriteAsync(s => work(new ChangeRecorder(s, actor, clock.GetUtcNow(), feed)), cancellationToken);
+        changes.WriteAsync(actor, work, cancellationToken);
 
     public Task<FlagList> ListAsync(string projectKey, FlagQuery query, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s =>
@@ -110,7 +110,7 @@ public sealed class FlagService(Store store, TimeProvider clock, ConfigChangeFee
         }, cancellationToken);
 
     public Task<FlagDetails> ArchiveAsync(string projectKey, string flagKey, Actor actor, CancellationToken cancellationToken = default) =>
-        ChangeSettingsAsync(projectKey, flagKey, null, actor, "archived", flag => flag.ArchivedAt is null ? flag with { ArchivedAt = clock.GetUtcNow() } : flag, cancellationToken);
+        ChangeSettingsAsync(projectKey, flagKey, null, actor, "archived", flag => flag.ArchivedAt is null ? flag with { ArchivedAt = changes.Now } : flag, cancellationToken);
 
     public Task<FlagDetails> RestoreAsync(string projectKey, string flagKey, Actor actor, CancellationToken cancellationToken = default) =>
         ChangeSettingsAsync(projectKey, flagKey, null, actor, "restored", flag => flag with { ArchivedAt = null }, cancellationToken);

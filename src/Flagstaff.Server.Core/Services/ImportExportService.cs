@@ -11,7 +11,7 @@ namespace Flagstaff.Server.Services;
 /// validates the complete result before writing anything, applies it in one transaction with its
 /// history, and changes nothing at all when the server already matches the document.
 /// </summary>
-public sealed class ImportExportService(Store store, TimeProvider clock, ConfigChangeFeed feed)
+public sealed class ImportExportService(Store store, ChangeRunner changes)
 {
     public Task<ProjectDocument> ExportAsync(string projectKey, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s =>
@@ -36,9 +36,9 @@ public sealed class ImportExportService(Store store, TimeProvider clock, ConfigC
     {
         ArgumentNullException.ThrowIfNull(document);
         CheckShape(document);
-        return store.WriteAsync(async s =>
+        return changes.WriteAsync(actor, async change =>
         {
-            var change = new ChangeRecorder(s, actor, clock.GetUtcNow(), feed);
+            var s = change.Session;
             var plan = await PlanAsync(s, document, change.Now).ConfigureAwait(false);
             await ApplyAsync(change, plan).ConfigureAwait(false);
             return new ImportResult(document.Key, plan.Created, plan.Updated, plan.Unchanged, plan.Created + plan.Updated > 0);
@@ -378,7 +378,7 @@ public sealed class ImportExportService(Store store, TimeProvider clock, ConfigC
 
         foreach (var (environmentId, keys) in changedByEnvironment)
         {
-            await change.ConfigChangedAsync(environmentId, keys).ConfigureAwait(false);
+            await change.ConfigChangedAsync(environmentId, keys, always: newEnvironments.Any(e => e.Id == environmentId)).ConfigureAwait(false);
         }
     }
 

@@ -6,7 +6,7 @@ using Flagstaff.Storage;
 namespace Flagstaff.Server.Services;
 
 /// <summary>Projects and their environments.</summary>
-public sealed partial class ProjectService(Store store, TimeProvider clock, ConfigChangeFeed feed)
+public sealed partial class ProjectService(Store store, ChangeRunner changes, ApiKeyRevocations revocations)
 {
     /// <summary>The environments a new project gets unless it names its own.</summary>
     public static IReadOnlyList<CreateEnvironmentRequest> DefaultEnvironments { get; } =
@@ -17,7 +17,7 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
     ];
 
     private Task<T> WriteAsync<T>(Actor actor, Func<ChangeRecorder, Task<T>> work, CancellationToken cancellationToken) =>
-        store.WriteAsync(s => work(new ChangeRecorder(s, actor, clock.GetUtcNow(), feed)), cancellationToken);
+        changes.WriteAsync(actor, work, cancellationToken);
 
     public Task<IReadOnlyList<Project>> ListAsync(bool includeArchived, CancellationToken cancellationToken = default) =>
         store.ReadAsync(s => s.ListProjectsAsync(includeArchived), cancellationToken);
@@ -75,6 +75,7 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
                 var environment = ToEnvironment(environments[i], project.Id, environments[i].Position ?? i, change.Now);
                 await change.Session.InsertEnvironmentAsync(environment).ConfigureAwait(false);
                 await change.AuditAsync("environment", environment.Key, "created", null, ChangeRecorder.ToJson(environment, DomainJson.Default.ProjectEnvironment), project.Id, environment.Id).ConfigureAwait(false);
+                await change.ConfigChangedAsync(environment.Id, [], always: true).ConfigureAwait(false);
             }
 
             return project;
@@ -89,7 +90,7 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
         }, cancellationToken);
 
     public Task<Project> ArchiveAsync(string projectKey, Actor actor, CancellationToken cancellationToken = default) =>
-        ChangeAsync(projectKey, null, actor, "archived", p => p with { ArchivedAt = p.ArchivedAt ?? clock.GetUtcNow() }, cancellationToken);
+        ChangeAsync(projectKey, null, actor, "archived", p => p with { ArchivedAt = p.ArchivedAt ?? changes.Now }, cancellationToken);
 
     public Task<Project> RestoreAsync(string projectKey, Actor actor, CancellationToken cancellationToken = default) =>
         ChangeAsync(projectKey, null, actor, "restored", p => p with { ArchivedAt = null }, cancellationToken);
@@ -131,8 +132,9 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
         }, cancellationToken);
 
     /// <summary>Deletes an archived project with everything in it (its audit entries stay).</summary>
-    public Task DeleteAsync(string projectKey, long expectedVersion, Actor actor, CancellationToken cancellationToken = default) =>
-        WriteAsync(actor, async change =>
+    public async Task DeleteAsync(string projectKey, long expectedVersion, Actor actor, CancellationToken cancellationToken = default)
+    {
+        await WriteAsync(actor, async change =>
         {
             var project = await change.Session.ProjectAsync(projectKey).ConfigureAwait(false);
             Lookups.CheckVersion(project.Version, expectedVersion, $"Project \"{project.Key}\"", project);
@@ -142,9 +144,12 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
             }
 
             await change.Session.DeleteProjectAsync(project.Id).ConfigureAwait(false);
+            await KeysGoneAsync(change.Session).ConfigureAwait(false);
             await change.AuditAsync("project", project.Key, "deleted", ChangeRecorder.ToJson(project, DomainJson.Default.Project), null, project.Id).ConfigureAwait(false);
             return true;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        await revocations.KeysChangedAsync().ConfigureAwait(false);
+    }
 
     public Task<IReadOnlyList<ProjectEnvironment>> ListEnvironmentsAsync(string projectKey, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s => await s.ListEnvironmentsAsync((await s.ProjectAsync(projectKey).ConfigureAwait(false)).Id).ConfigureAwait(false), cancellationToken);
@@ -188,8 +193,8 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
             }
 
             await change.AuditAsync("environment", environment.Key, "created", null, ChangeRecorder.ToJson(environment, DomainJson.Default.ProjectEnvironment), project.Id, environment.Id).ConfigureAwait(false);
-            await change.ConfigChangedAsync(environment.Id, [.. flags.Select(f => f.Key)]).ConfigureAwait(false);
-            return environment with { Version = 1 };
+            await change.ConfigChangedAsync(environment.Id, [.. flags.Select(f => f.Key)], always: true).ConfigureAwait(false);
+            return environment with { Version = 1, ConfigVersion = 1 };
         }, cancellationToken);
 
     public Task<ProjectEnvironment> UpdateEnvironmentAsync(string projectKey, string environmentKey, UpdateEnvironmentRequest request, long expectedVersion, Actor actor, CancellationToken cancellationToken = default) =>
@@ -217,8 +222,9 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
         }, cancellationToken);
 
     /// <summary>Deletes an environment with its targeting and API keys (the last one cannot go).</summary>
-    public Task DeleteEnvironmentAsync(string projectKey, string environmentKey, long expectedVersion, Actor actor, CancellationToken cancellationToken = default) =>
-        WriteAsync(actor, async change =>
+    public async Task DeleteEnvironmentAsync(string projectKey, string environmentKey, long expectedVersion, Actor actor, CancellationToken cancellationToken = default)
+    {
+        await WriteAsync(actor, async change =>
         {
             var s = change.Session;
             var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
@@ -230,9 +236,15 @@ public sealed partial class ProjectService(Store store, TimeProvider clock, Conf
             }
 
             await s.DeleteEnvironmentAsync(environment.Id).ConfigureAwait(false);
+            await KeysGoneAsync(s).ConfigureAwait(false);
             await change.AuditAsync("environment", environment.Key, "deleted", ChangeRecorder.ToJson(environment, DomainJson.Default.ProjectEnvironment), null, project.Id, environment.Id).ConfigureAwait(false);
             return true;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        await revocations.KeysChangedAsync().ConfigureAwait(false);
+    }
+
+    // Deleting a project or an environment deletes its API keys: every node must stop accepting them.
+    private static Task KeysGoneAsync(StoreSession session) => session.NotifyAsync(StoreSession.KeysChannel, "");
 
     internal static ProjectEnvironment ToEnvironment(CreateEnvironmentRequest request, string projectId, int position, DateTimeOffset now) => new()
     {

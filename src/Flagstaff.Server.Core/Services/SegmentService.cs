@@ -9,10 +9,10 @@ namespace Flagstaff.Server.Services;
 /// Segments are inlined when flags compile, so changing one recompiles, and re-announces, every flag
 /// that uses it; a segment still in use cannot be deleted.
 /// </summary>
-public sealed class SegmentService(Store store, TimeProvider clock, ConfigChangeFeed feed)
+public sealed class SegmentService(Store store, ChangeRunner changes)
 {
     private Task<T> WriteAsync<T>(Actor actor, Func<ChangeRecorder, Task<T>> work, CancellationToken cancellationToken) =>
-        store.WriteAsync(s => work(new ChangeRecorder(s, actor, clock.GetUtcNow(), feed)), cancellationToken);
+        changes.WriteAsync(actor, work, cancellationToken);
 
     public Task<IReadOnlyList<Segment>> ListAsync(string projectKey, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s => await s.ListSegmentsAsync((await s.ProjectAsync(projectKey).ConfigureAwait(false)).Id).ConfigureAwait(false), cancellationToken);

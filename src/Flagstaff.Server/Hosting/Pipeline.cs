@@ -14,7 +14,10 @@ public static class Pipeline
         app.UseAuthorization();
 
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapGet("/health/live", () => TypedResults.Ok("live")).AllowAnonymous().ExcludeFromDescription();
+        app.MapHealthApi();
+        app.MapEvaluationApi();
+        app.MapOfrepApi();
+        app.MapStreamApi();
         app.MapAuthApi();
         app.MapMembersApi();
         app.MapProjectsApi();

@@ -1,5 +1,7 @@
 using Flagstaff.Dashboard;
 using Flagstaff.Domain;
+using Flagstaff.Server.Endpoints;
+using Flagstaff.Server.Evaluation;
 using Flagstaff.Server.Http;
 using Flagstaff.Server.Security;
 using Flagstaff.Server.Services;
@@ -27,6 +29,7 @@ public static class ServiceSetup
         services.AddSingleton(provider => new Store(CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath)));
         services.AddSingleton<Secrets>();
         services.AddSingleton<ConfigChangeFeed>();
+        services.AddSingleton<ChangeRunner>();
         services.AddSingleton<ApiKeyRevocations>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<FlagService>();
@@ -37,6 +40,21 @@ public static class ServiceSetup
         services.AddSingleton<AuditService>();
         services.AddSingleton<ImportExportService>();
         services.AddSingleton<EnvironmentCompiler>();
+
+        // Evaluation: snapshots in memory, keys in memory, streams, usage.
+        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
+        services.AddSingleton<Snapshots>();
+        services.AddSingleton<ApiKeyDirectory>();
+        services.AddSingleton<StreamHub>();
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<KeyRateLimiter>();
+        services.AddSingleton<OfrepChannels>();
+        services.AddHostedService(p => p.GetRequiredService<ApiKeyDirectory>());
+        services.AddHostedService(p => p.GetRequiredService<Snapshots>());
+        services.AddHostedService(p => p.GetRequiredService<StreamHub>());
+        services.AddHostedService(p => p.GetRequiredService<UsageRecorder>());
+        services.AddHostedService<ChangeListener>();
+        services.AddHostedService<EvaluationWarmup>();
 
         services.AddFlagstaffAuthentication();
         services.AddFlagstaffDashboard();
@@ -50,7 +68,20 @@ public static class ServiceSetup
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
         });
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            // Problems raised by the framework itself (authentication, routing) get a readable detail too.
+            var problem = context.ProblemDetails;
+            problem.Detail ??= problem.Status switch
+            {
+                StatusCodes.Status401Unauthorized => "Sign in, or send a personal access token as Authorization: Bearer fs_pat_...",
+                StatusCodes.Status403Forbidden => "Your role does not allow this.",
+                StatusCodes.Status404NotFound => "There is nothing at this address.",
+                StatusCodes.Status405MethodNotAllowed => $"{context.HttpContext.Request.Method} is not allowed here.",
+                StatusCodes.Status415UnsupportedMediaType => "The body must be JSON (Content-Type: application/json).",
+                _ => null,
+            };
+        });
         services.AddExceptionHandler<Problems>();
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {

@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Flagstaff.Domain;
+using Flagstaff.Evaluation;
+using Flagstaff.Server.Evaluation;
+using Flagstaff.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Flagstaff.Server.Endpoints;
+
+/// <summary>
+/// The Tggl-compatible evaluation API (spec/wire-api.md): <c>POST /flags</c>, <c>GET /config</c>,
+/// <c>POST /report</c>, <c>GET /typing</c>. Every answer comes from the in-memory snapshot of the key's
+/// environment; errors are <c>{"error": "..."}</c>. These handlers are the hot path of the server, so
+/// they read and write JSON directly on the connection's pipes.
+/// </summary>
+public static class EvaluationApi
+{
+    public static IEndpointRouteBuilder MapEvaluationApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("").WithTags("Evaluation (Tggl-compatible)").AllowAnonymous();
+        group.MapPost("/flags", Flags)
+            .WithSummary("Evaluates every flag for one context (an object) or several (an array); answers the active flags, slug to value. Client or server key in X-Tggl-Api-Key.").WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(JsonElement), ["application/json"]));
+        group.MapMethods("/flags", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
+        group.MapGet("/config", Config)
+            .WithSummary("The environment's configuration (the flags that are on) in the flag format; ETag and 304. Server key.")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(JsonElement), ["application/json"]));
+        group.MapPost("/report", Report)
+            .WithSummary("Takes a usage report from an SDK: evaluations per flag and value, context properties and values seen.");
+        group.MapMethods("/report", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
+        group.MapGet("/typing", Typing)
+            .WithSummary("The values each flag can serve and the known context properties with their types. Server key.");
+        return app;
+    }
+
+    private static EvaluationOptions Limits(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<EvaluationOptions>>().Value;
+
+    private static async Task Flags(HttpContext context)
+    {
+        EvaluationHttp.AllowCors(context);
+        var services = context.RequestServices;
+        try
+        {
+            var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Tggl, serverOnly: false);
+            services.GetRequiredService<KeyRateLimiter>().Check(key, context);
+            var snapshot = Snapshot(services, key);
+            var limits = Limits(context);
+            var reader = context.Request.BodyReader;
+            var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
+            List<EvaluationContext> contexts;
+            bool batch;
+            try
+            {
+                contexts = ParseContexts(body, context, limits, out batch);
+            }
+            finally
+            {
+                reader.AdvanceTo(body.End);
+            }
+
+            long now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+            context.Response.ContentType = "application/json";
+            await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+            if (batch)
+            {
+                writer.WriteStartArray();
+            }
+
+            foreach (var evaluationContext in contexts)
+            {
+                WriteActiveFlags(writer, snapshot.Active, evaluationContext, now);
+            }
+
+            if (batch)
+            {
+                writer.WriteEndArray();
+            }
+
+            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (EvaluationException e)
+        {
+            await WriteErrorAsync(context, e.Status, e.Message).ConfigureAwait(false);
+        }
+    }
+
+    private static List<EvaluationContext> ParseContexts(ReadOnlySequence<byte> body, HttpContext http, EvaluationOptions limits, out bool batch)
+    {
+        var reader = new Utf8JsonReader(body, EvaluationHttp.ReaderOptions(limits));
+        var contexts = new List<EvaluationContext>();
+        batch = false;
+        if (body.IsEmpty)
+        {
+            throw new EvaluationException(StatusCodes.Status400BadRequest, "The body is empty: send a context object, or an array of them.");
+        }
+
+        try
+        {
+            reader.Read();
+
+            if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                batch = true;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (contexts.Count == limits.MaxBatch)
+                    {
+                        throw new EvaluationException(StatusCodes.Status400BadRequest, $"A batch holds at most {limits.MaxBatch} contexts.");
+                    }
+
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        throw new EvaluationException(StatusCodes.Status400BadRequest, $"Element {contexts.Count} of the batch is not a context object.");
+                    }
+
+                    contexts.Add(EvaluationHttp.ReadContext(ref reader, http, limits));
+                }
+            }
+            else if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                contexts.Add(EvaluationHttp.ReadContext(ref reader, http, limits));
+            }
+            else
+            {
+                throw new EvaluationException(StatusCodes.Status400BadRequest, "The body must be a context object, or an array of them.");
+            }
+
+            if (reader.Read())
+            {
+                throw new EvaluationException(StatusCodes.Status400BadRequest, "Unexpected data after the JSON value.");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new EvaluationException(StatusCodes.Status400BadRequest, $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {FirstSentence(e.Message)}");
+        }
+
+        return contexts;
+    }
+
+    /// <summary>Writes the active flags for one context as an object, slug to value.</summary>
+    internal static void WriteActiveFlags(Utf8JsonWriter writer, FlagConfiguration configuration, EvaluationContext context, long now)
+    {
+        writer.WriteStartObject();
+        foreach (var flag in configuration)
+        {
+            if (flag.Evaluate(context, now).Value is { } value)
+            {
+                writer.WritePropertyName(flag.Slug);
+                value.WriteTo(writer);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static async Task Config(HttpContext context)
+    {
+        try
+        {
+            var services = context.RequestServices;
+            var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Tggl, serverOnly: true);
+            services.GetRequiredService<KeyRateLimiter>().Check(key, context);
+            var snapshot = Snapshot(services, key);
+            context.Response.Headers.ETag = snapshot.ETag;
+            context.Response.Headers.CacheControl = "no-cache";
+            if (context.Request.Headers.IfNoneMatch.ToString() == snapshot.ETag)
+            {
+                context.Response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(snapshot.ConfigJson, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (EvaluationException e)
+        {
+            await WriteErrorAsync(context, e.Status, e.Message).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task Report(HttpContext context)
+    {
+        EvaluationHttp.AllowCors(context);
+        try
+        {
+            var services = context.RequestServices;
+            var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Tggl, serverOnly: false);
+            services.GetRequiredService<KeyRateLimiter>().Check(key, context);
+            var limits = Limits(context);
+            var reader = context.Request.BodyReader;
+            var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
+            UsageReport? report;
+            try
+            {
+                var json = new Utf8JsonReader(body, EvaluationHttp.ReaderOptions(limits));
+                report = JsonSerializer.Deserialize(ref json, UsageJson.Default.UsageReport);
+            }
+            catch (JsonException e)
+            {
+                throw new EvaluationException(StatusCodes.Status400BadRequest, $"The report is not valid ({e.Path}): {FirstSentence(e.Message)}");
+            }
+            finally
+            {
+                reader.AdvanceTo(body.End);
+            }
+
+            if (report is null)
+            {
+                throw new EvaluationException(StatusCodes.Status400BadRequest, "The report must be a JSON object.");
+            }
+
+            services.GetRequiredService<UsageRecorder>().Record(key.ProjectId, key.EnvironmentId, report);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"success\":true}", context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (EvaluationException e)
+        {
+            await WriteErrorAsync(context, e.Status, e.Message).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly ConcurrentDictionary<string, (DateTimeOffset At, IReadOnlyList<ContextProperty> Properties, IReadOnlyList<(string Property, string Value, string? Label)> Values)> TypingCache = new();
+
+    private static async Task Typing(HttpContext context)
+    {
+        try
+        {
+            var services = context.RequestServices;
+            var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Tggl, serverOnly: true);
+            var snapshot = Snapshot(services, key);
+            var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
+            if (!TypingCache.TryGetValue(key.ProjectId, out var catalogue) || now - catalogue.At > TimeSpan.FromSeconds(10))
+            {
+                var store = services.GetRequiredService<Store>();
+                catalogue = await store.ReadAsync(async s => (now, await s.ListContextPropertiesAsync(key.ProjectId).ConfigureAwait(false), await s.ListContextValuesAsync(key.ProjectId, 100).ConfigureAwait(false)), context.RequestAborted).ConfigureAwait(false);
+                TypingCache[key.ProjectId] = catalogue;
+            }
+
+            context.Response.ContentType = "application/json";
+            await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+            writer.WriteStartObject();
+            writer.WriteStartObject("flags");
+            foreach (var (slug, flag) in snapshot.Flags.OrderBy(f => f.Key, StringComparer.Ordinal))
+            {
+                writer.WriteStartArray(slug);
+                foreach (var value in flag.ActiveValues)
+                {
+                    value.WriteTo(writer);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartObject("context");
+            var values = catalogue.Values.ToLookup(v => v.Property);
+            foreach (var property in catalogue.Properties)
+            {
+                writer.WriteStartObject(property.Key);
+                writer.WriteString("type", JsonSerializer.Serialize(property.Type, DomainJson.Default.PropertyType).Trim('"'));
+                writer.WriteBoolean("hidden", property.Hidden);
+                var options = property.Type == PropertyType.Select ? property.Options : [.. values[property.Key].Select(v => v.Value)];
+                if (options.Count > 0)
+                {
+                    writer.WriteStartArray("options");
+                    foreach (var option in options)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("value", option);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (EvaluationException e)
+        {
+            await WriteErrorAsync(context, e.Status, e.Message).ConfigureAwait(false);
+        }
+    }
+
+    internal static EnvironmentSnapshot Snapshot(IServiceProvider services, KeyEntry key) =>
+        services.GetRequiredService<Snapshots>().TryGet(key.EnvironmentId, out var snapshot)
+            ? snapshot
+            : throw new EvaluationException(StatusCodes.Status503ServiceUnavailable, "The environment's configuration is not loaded yet; retry shortly.");
+
+    internal static async Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        writer.WriteStartObject();
+        writer.WriteString("error", message);
+        writer.WriteEndObject();
+        await writer.FlushAsync().ConfigureAwait(false);
+    }
+
+    internal static string FirstSentence(string message)
+    {
+        int dot = message.IndexOf(". ", StringComparison.Ordinal);
+        return dot < 0 ? message : message[..(dot + 1)];
+    }
+}

@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Security;
+
+namespace Flagstaff.Server.Endpoints;
+
+/// <summary>
+/// Server-Sent Events. <c>GET /stream</c> (server key) pushes the configuration to Flagstaff's SDK and
+/// relays: the whole configuration first (<c>event: config</c>), then each change (<c>event: patch</c>)
+/// with the version as the event id; a client that reconnects with <c>Last-Event-ID</c> gets only what
+/// it missed. <c>GET /ofrep/v1/events/{channel}</c> tells OFREP bulk clients to re-fetch.
+/// </summary>
+public static class StreamApi
+{
+    public static IEndpointRouteBuilder MapStreamApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/stream", Stream).AllowAnonymous().WithTags("Streaming")
+            .WithSummary("Server-Sent Events: the whole configuration, then every change within milliseconds; resumable with Last-Event-ID; heartbeats every 15 s. Server key.")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]));
+        app.MapGet("/ofrep/v1/events/{channel}", OfrepEvents).AllowAnonymous().WithTags("OFREP")
+            .WithSummary("OFREP change notifications for bulk clients: refetchEvaluation events. The URL comes from the bulk evaluation's eventStreams.")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]));
+        app.MapMethods("/ofrep/v1/events/{channel}", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
+        return app;
+    }
+
+    private static async Task Stream(HttpContext context)
+    {
+        var services = context.RequestServices;
+        KeyEntry key;
+        EnvironmentSnapshot snapshot;
+        try
+        {
+            key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Tggl, serverOnly: true);
+            snapshot = EvaluationApi.Snapshot(services, key);
+        }
+        catch (EvaluationException e)
+        {
+            await EvaluationApi.WriteErrorAsync(context, e.Status, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        long? resumeFrom = long.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long lastId) ? lastId : null;
+        await RunAsync(context, key.EnvironmentId, key.Id, ofrep: false, resumeFrom).ConfigureAwait(false);
+    }
+
+    private static async Task OfrepEvents(string channel, HttpContext context)
+    {
+        EvaluationHttp.AllowCors(context);
+        var services = context.RequestServices;
+        var environmentId = services.GetRequiredService<OfrepChannels>().Resolve(channel);
+        if (environmentId is null || !services.GetRequiredService<Snapshots>().TryGet(environmentId, out _))
+        {
+            await EvaluationApi.WriteErrorAsync(context, StatusCodes.Status404NotFound, "Unknown event stream.").ConfigureAwait(false);
+            return;
+        }
+
+        await RunAsync(context, environmentId, null, ofrep: true, resumeFrom: null).ConfigureAwait(false);
+    }
+
+    private static async Task RunAsync(HttpContext context, string environmentId, string? keyId, bool ofrep, long? resumeFrom)
+    {
+        var services = context.RequestServices;
+        var hub = services.GetRequiredService<StreamHub>();
+        var snapshots = services.GetRequiredService<Snapshots>();
+
+        // Subscribe before reading the snapshot: a change in between is queued, and skipped if the
+        // first event already includes it.
+        var subscriber = hub.Subscribe(environmentId, keyId, ofrep);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, subscriber.Closed.Token);
+        try
+        {
+            var response = context.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache, no-transform";
+            response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+
+            if (!snapshots.TryGet(environmentId, out var snapshot))
+            {
+                return;
+            }
+
+            long version = snapshot.Version;
+            await response.Body.WriteAsync(Encoding.UTF8.GetBytes("retry: 1000\n\n"), stop.Token).ConfigureAwait(false);
+            if (!ofrep)
+            {
+                var missed = resumeFrom is { } from ? snapshot.ChangedSince(from) : null;
+                var first = missed is null ? StreamHub.ConfigEvent(snapshot) : missed.Count == 0 ? [] : StreamHub.PatchEvent(snapshot, missed);
+                await response.Body.WriteAsync(first, stop.Token).ConfigureAwait(false);
+            }
+
+            await response.Body.FlushAsync(stop.Token).ConfigureAwait(false);
+            await foreach (var e in subscriber.Events.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            {
+                if (e.ToVersion >= 0 && e.ToVersion <= version)
+                {
+                    continue;
+                }
+
+                ReadOnlyMemory<byte> bytes = e.Bytes;
+                if (e.FromVersion >= 0 && e.FromVersion != version && snapshots.TryGet(environmentId, out var latest))
+                {
+                    // A gap (the stream started between two changes): send what is current instead.
+                    bytes = StreamHub.PatchEvent(latest, latest.ChangedSince(version) ?? latest.Flags.Keys.ToHashSet(StringComparer.Ordinal));
+                    version = latest.Version;
+                }
+                else if (e.ToVersion >= 0)
+                {
+                    version = e.ToVersion;
+                }
+
+                await response.Body.WriteAsync(bytes, stop.Token).ConfigureAwait(false);
+                await response.Body.FlushAsync(stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left, the key was revoked, or the server is stopping.
+        }
+        catch (IOException)
+        {
+            // The connection broke.
+        }
+        finally
+        {
+            hub.Unsubscribe(subscriber);
+        }
+    }
+}
+
+/// <summary>
+/// The opaque URLs of OFREP event streams. Browsers' EventSource cannot send headers and API keys never
+/// go in URLs, so each environment gets a channel id derived from the server's secret key: it reveals
+/// only that something changed, nothing about the configuration.
+/// </summary>
+public sealed class OfrepChannels(Secrets secrets, Snapshots snapshots)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _channels = new(StringComparer.Ordinal);
+
+    public string ChannelOf(string environmentId) => _channels.GetOrAdd(environmentId, id =>
+        Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(secrets.Hash("ofrep-events:" + id))))[..22].Replace('+', '-').Replace('/', '_'));
+
+    public string? Resolve(string channel)
+    {
+        foreach (var id in snapshots.EnvironmentIds)
+        {
+            if (CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(ChannelOf(id)), Encoding.UTF8.GetBytes(channel)))
+            {
+                return id;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,199 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using Flagstaff.Domain;
+using Flagstaff.Evaluation;
+
+namespace Flagstaff.Server.Evaluation;
+
+/// <summary>The limits and timings of the evaluation endpoints (<c>Flagstaff:Evaluation</c>).</summary>
+public sealed class EvaluationOptions
+{
+    /// <summary>How often an idle stream gets a heartbeat comment.</summary>
+    public double HeartbeatSeconds { get; set; } = 15;
+
+    /// <summary>How often every snapshot is checked against the database (the safety net for lost notifications).</summary>
+    public double ResyncSeconds { get; set; } = 30;
+
+    /// <summary>The largest body of POST /flags, POST /report and OFREP.</summary>
+    public long MaxBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>The most contexts in one POST /flags batch.</summary>
+    public int MaxBatch { get; set; } = 1_000;
+
+    /// <summary>The most properties in one context.</summary>
+    public int MaxProperties { get; set; } = 500;
+
+    /// <summary>How deeply a body's JSON may nest.</summary>
+    public int MaxDepth { get; set; } = 32;
+
+    /// <summary>Requests per second allowed per API key on the evaluation endpoints (0: no limit).</summary>
+    public int RequestsPerSecondPerKey { get; set; }
+}
+
+/// <summary>A request the evaluation endpoints refuse, with its status and message.</summary>
+public sealed class EvaluationException(int status, string message, string? errorCode = null) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    /// <summary>The OFREP error code, where one applies.</summary>
+    public string? ErrorCode { get; } = errorCode;
+}
+
+/// <summary>Authentication, CORS, bodies and contexts for the evaluation endpoints, shared by the Tggl and OFREP routes.</summary>
+public static class EvaluationHttp
+{
+    private static readonly string[] KeyQueryParameters = ["apiKey", "api_key", "apikey", "key", "token", "x-tggl-api-key"];
+
+    /// <summary>Where a route accepts its key from.</summary>
+    public enum KeyHeaders
+    {
+        /// <summary>X-Tggl-Api-Key or Authorization: Bearer.</summary>
+        Tggl,
+
+        /// <summary>Authorization: Bearer or X-API-Key.</summary>
+        Ofrep,
+    }
+
+    /// <summary>The key of a request, checked for kind; throws 401 or 403.</summary>
+    public static KeyEntry Authenticate(HttpContext context, ApiKeyDirectory keys, KeyHeaders headers, bool serverOnly)
+    {
+        foreach (var name in KeyQueryParameters)
+        {
+            if (context.Request.Query.ContainsKey(name))
+            {
+                throw new EvaluationException(StatusCodes.Status400BadRequest, $"API keys are accepted in headers only, never in the query string (found \"{name}\"); rotate the key if it was logged.");
+            }
+        }
+
+        string? secret = null;
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            secret = authorization[7..].Trim();
+        }
+
+        secret ??= (headers == KeyHeaders.Tggl ? context.Request.Headers["X-Tggl-Api-Key"] : context.Request.Headers["X-API-Key"]).ToString();
+        if (string.IsNullOrEmpty(secret))
+        {
+            throw new EvaluationException(StatusCodes.Status401Unauthorized,
+                headers == KeyHeaders.Tggl ? "Missing API key: send it in the X-Tggl-Api-Key header." : "Missing API key: send it as Authorization: Bearer <key> or in the X-API-Key header.");
+        }
+
+        var key = keys.Find(secret) ?? throw new EvaluationException(StatusCodes.Status401Unauthorized, "Unknown or revoked API key.");
+        if (serverOnly && key.Kind != ApiKeyKind.Server)
+        {
+            throw new EvaluationException(StatusCodes.Status403Forbidden, "This endpoint needs a server API key; client keys can only evaluate.");
+        }
+
+        return key;
+    }
+
+    /// <summary>Opens CORS for browsers: any origin may call these routes with a client key.</summary>
+    public static void AllowCors(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.AccessControlAllowOrigin = "*";
+        headers.AccessControlExposeHeaders = "ETag, Retry-After";
+    }
+
+    /// <summary>Answers a CORS preflight.</summary>
+    public static Task Preflight(HttpContext context)
+    {
+        AllowCors(context);
+        var headers = context.Response.Headers;
+        headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
+        headers.AccessControlAllowHeaders = "Content-Type, X-Tggl-Api-Key, Authorization, X-API-Key, If-None-Match, Last-Event-ID";
+        headers.AccessControlMaxAge = "86400";
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads a whole body, refusing one over the limit (413) before reading it all.</summary>
+    public static async Task<ReadOnlySequence<byte>> ReadBodyAsync(HttpContext context, PipeReader reader, long limit)
+    {
+        if (context.Request.ContentLength > limit)
+        {
+            throw TooLarge(context, limit);
+        }
+
+        while (true)
+        {
+            var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            if (result.Buffer.Length > limit)
+            {
+                throw TooLarge(context, limit);
+            }
+
+            if (result.IsCompleted)
+            {
+                return result.Buffer;
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+    }
+
+    // The rest of the body is never read: the connection cannot be reused, and the client must know.
+    private static EvaluationException TooLarge(HttpContext context, long limit)
+    {
+        context.Response.Headers.Connection = "close";
+        return new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+    }
+
+    /// <summary>Reads one context object at the reader, with the limits, adding what the server adds.</summary>
+    public static EvaluationContext ReadContext(ref Utf8JsonReader reader, HttpContext http, EvaluationOptions limits, string? stickiness = null)
+    {
+        var context = EvaluationContext.Read(ref reader);
+        if (context.Count > limits.MaxProperties)
+        {
+            throw new EvaluationException(StatusCodes.Status400BadRequest, $"A context has {context.Count} properties; at most {limits.MaxProperties} are allowed.", "INVALID_CONTEXT");
+        }
+
+        return AddServerProperties(context, http, stickiness);
+    }
+
+    /// <summary>
+    /// The keys the server adds unless the caller set them (spec/flag-format.md): <c>ip</c> and
+    /// <c>referer</c> here; <c>timestamp</c> is the clock passed to evaluation. For OFREP, the
+    /// <c>targetingKey</c> also stands for the project's stickiness property when that is absent.
+    /// </summary>
+    public static EvaluationContext AddServerProperties(EvaluationContext context, HttpContext http, string? stickiness)
+    {
+        bool needsIp = !context.ContainsKey("ip") && http.Connection.RemoteIpAddress is not null;
+        var referer = http.Request.Headers.Referer.ToString();
+        bool needsReferer = referer.Length > 0 && !context.ContainsKey("referer");
+        bool needsStickiness = stickiness is not null && !context.ContainsKey(stickiness) && context.TryGetValue("targetingKey", out var targetingKey) && targetingKey.Kind == ContextValueKind.String;
+        if (!needsIp && !needsReferer && !needsStickiness)
+        {
+            return context;
+        }
+
+        var builder = EvaluationContext.CreateBuilder();
+        foreach (var key in context.Keys)
+        {
+            context.TryGetValue(key, out var value);
+            builder.Set(key, value);
+        }
+
+        if (needsIp)
+        {
+            builder.Set("ip", http.Connection.RemoteIpAddress!.ToString());
+        }
+
+        if (needsReferer)
+        {
+            builder.Set("referer", referer);
+        }
+
+        if (needsStickiness)
+        {
+            context.TryGetValue("targetingKey", out var key);
+            builder.Set(stickiness!, key);
+        }
+
+        return builder.Build();
+    }
+
+    public static JsonReaderOptions ReaderOptions(EvaluationOptions limits) => new() { MaxDepth = limits.MaxDepth };
+}

@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Flagstaff.Server.Evaluation;
+
+/// <summary>An event ready to write on a stream, with the configuration version it brings the subscriber to.</summary>
+/// <param name="FromVersion">The version a subscriber must be at for this event to apply (-1: any).</param>
+/// <param name="ToVersion">The version after it (-1: a heartbeat, which changes nothing).</param>
+/// <param name="Bytes">The SSE text.</param>
+public sealed record StreamEvent(long FromVersion, long ToVersion, ReadOnlyMemory<byte> Bytes);
+
+/// <summary>One open stream.</summary>
+public sealed class StreamSubscriber
+{
+    // Bounded: a subscriber that cannot keep up is disconnected (it resumes with Last-Event-ID)
+    // rather than holding an unbounded queue.
+    private readonly Channel<StreamEvent> _outbox = Channel.CreateBounded<StreamEvent>(new BoundedChannelOptions(32) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
+    internal StreamSubscriber(string environmentId, string? keyId, bool ofrep)
+    {
+        EnvironmentId = environmentId;
+        KeyId = keyId;
+        Ofrep = ofrep;
+    }
+
+    public string EnvironmentId { get; }
+
+    public string? KeyId { get; }
+
+    /// <summary>An OFREP change-notification stream (else a Flagstaff configuration stream).</summary>
+    public bool Ofrep { get; }
+
+    /// <summary>Cancelled when the stream must close (key revoked, queue overflow, server stopping).</summary>
+    public CancellationTokenSource Closed { get; } = new();
+
+    public ChannelReader<StreamEvent> Events => _outbox.Reader;
+
+    internal void Send(StreamEvent e)
+    {
+        if (!_outbox.Writer.TryWrite(e))
+        {
+            Close();
+        }
+    }
+
+    internal void Close()
+    {
+        try
+        {
+            Closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already gone.
+        }
+    }
+}
+
+/// <summary>
+/// Pushes configuration changes to every open stream: each change is serialised once per environment
+/// and handed to all its subscribers; heartbeats keep idle connections alive through proxies; streams
+/// of keys that stop being valid are closed.
+/// </summary>
+public sealed partial class StreamHub : IHostedService, IDisposable
+{
+    private static readonly StreamEvent Heartbeat = new(-1, -1, Encoding.UTF8.GetBytes(": heartbeat\n\n"));
+
+    private readonly ConcurrentDictionary<StreamSubscriber, byte> _subscribers = new();
+    private readonly Snapshots _snapshots;
+    private readonly ApiKeyDirectory _keys;
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _heartbeatInterval;
+    private ITimer? _heartbeat;
+
+    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options)
+    {
+        _snapshots = snapshots;
+        _keys = keys;
+        _clock = clock;
+        _heartbeatInterval = TimeSpan.FromSeconds(options.Value.HeartbeatSeconds);
+    }
+
+    /// <summary>How many streams are open.</summary>
+    public int Count => _subscribers.Count;
+
+    public StreamSubscriber Subscribe(string environmentId, string? keyId, bool ofrep)
+    {
+        var subscriber = new StreamSubscriber(environmentId, keyId, ofrep);
+        _subscribers[subscriber] = 0;
+        return subscriber;
+    }
+
+    public void Unsubscribe(StreamSubscriber subscriber)
+    {
+        _subscribers.TryRemove(subscriber, out _);
+        subscriber.Closed.Dispose();
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _snapshots.Updated += OnUpdated;
+        _keys.Removed += OnKeysRemoved;
+        _heartbeat = _clock.CreateTimer(_ => Broadcast(s => true, Heartbeat), null, _heartbeatInterval, _heartbeatInterval);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _snapshots.Updated -= OnUpdated;
+        _keys.Removed -= OnKeysRemoved;
+        _heartbeat?.Dispose();
+        foreach (var subscriber in _subscribers.Keys)
+        {
+            subscriber.Close();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Broadcast(Func<StreamSubscriber, bool> filter, StreamEvent e)
+    {
+        foreach (var subscriber in _subscribers.Keys)
+        {
+            if (filter(subscriber))
+            {
+                subscriber.Send(e);
+            }
+        }
+    }
+
+    private void OnKeysRemoved(IReadOnlySet<string> keyIds)
+    {
+        foreach (var subscriber in _subscribers.Keys)
+        {
+            if (subscriber.KeyId is { } id && keyIds.Contains(id))
+            {
+                subscriber.Close();
+            }
+        }
+    }
+
+    private void OnUpdated(SnapshotUpdate update)
+    {
+        var current = update.Current;
+        long from = update.Previous?.Version ?? -1;
+        var environmentId = current.Environment.Id;
+        var patch = update.ChangedKeys is { } keys && update.Previous is not null
+            ? new StreamEvent(from, current.Version, PatchEvent(current, keys))
+            : new StreamEvent(-1, current.Version, ConfigEvent(current));
+        var refetch = new StreamEvent(-1, current.Version, RefetchEvent(current.Version));
+        foreach (var subscriber in _subscribers.Keys)
+        {
+            if (subscriber.EnvironmentId == environmentId)
+            {
+                subscriber.Send(subscriber.Ofrep ? refetch : patch);
+            }
+        }
+    }
+
+    /// <summary>The whole configuration: <c>event: config</c>.</summary>
+    public static byte[] ConfigEvent(EnvironmentSnapshot snapshot)
+    {
+        var json = snapshot.ConfigJson;
+        using var buffer = new MemoryStream(json.Length + 64);
+        Write(buffer, $"id: {snapshot.Version}\nevent: config\ndata: {{\"version\":{snapshot.Version},\"flags\":");
+        buffer.Write(json);
+        Write(buffer, "}\n\n");
+        return buffer.ToArray();
+    }
+
+    /// <summary>What changed since an earlier version: <c>event: patch</c> with the changed flags and the deleted slugs.</summary>
+    public static byte[] PatchEvent(EnvironmentSnapshot snapshot, IReadOnlySet<string> changedKeys)
+    {
+        using var buffer = new MemoryStream();
+        Write(buffer, $"id: {snapshot.Version}\nevent: patch\ndata: {{\"version\":{snapshot.Version},\"flags\":");
+        var present = changedKeys.Where(k => snapshot.Active.TryGetFlag(k, out _)).Order(StringComparer.Ordinal).ToList();
+        buffer.Write(EnvironmentSnapshot.Serialize(present.Select(k => snapshot.Flags[k])));
+        Write(buffer, ",\"deleted\":");
+        buffer.Write(JsonSerializer.SerializeToUtf8Bytes(changedKeys.Where(k => !snapshot.Active.TryGetFlag(k, out _)).Order(StringComparer.Ordinal).ToList(), StreamJson.Default.ListString));
+        Write(buffer, "}\n\n");
+        return buffer.ToArray();
+    }
+
+    /// <summary>The OFREP change notification: <c>{"type":"refetchEvaluation"}</c>.</summary>
+    public static byte[] RefetchEvent(long version) =>
+        Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"id: {version}\ndata: {{\"type\":\"refetchEvaluation\",\"etag\":\"{version}\"}}\n\n"));
+
+    private static void Write(Stream stream, string text) => stream.Write(Encoding.UTF8.GetBytes(text));
+
+    public void Dispose() => _heartbeat?.Dispose();
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<string>))]
+internal sealed partial class StreamJson : System.Text.Json.Serialization.JsonSerializerContext;
