@@ -29,9 +29,16 @@ public abstract class DashboardTest(DashboardFixture fixture) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var context in _contexts)
+        // The last state of every page, to see why a test failed.
+        var test = TestContext.Current.Test?.TestDisplayName.Split('.')[^1] ?? "test";
+        for (int i = 0; i < _contexts.Count; i++)
         {
-            await context.DisposeAsync();
+            foreach (var page in _contexts[i].Pages)
+            {
+                await Screenshots.SaveAsync(page, Path.Combine("last", $"{test}-{i}"));
+            }
+
+            await _contexts[i].DisposeAsync();
         }
 
         GC.SuppressFinalize(this);
@@ -107,7 +114,8 @@ public static class Screenshots
 
     public static async Task SaveAsync(IPage page, string name)
     {
-        Directory.CreateDirectory(Folder);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Folder, name + ".png"), FullPage = false });
+        var path = Path.Combine(Folder, name + ".png");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = false });
     }
 }
