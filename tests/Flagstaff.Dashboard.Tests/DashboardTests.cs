@@ -83,6 +83,33 @@ public sealed partial class DashboardTests(DashboardFixture fixture) : Dashboard
         await page.GetByLabel("Search flags").FillAsync("payments");
         await Expect(page.Locator(".flags-table tbody tr:not([aria-hidden])").Filter(new() { HasText = "kill-payments" })).ToHaveCountAsync(1);
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Checkout v2" })).ToHaveCountAsync(0);
+
+        // Segments.
+        await Service<SegmentService>().CreatePropertyAsync(project, new ContextPropertyRequest { Key = "email", Type = PropertyType.String }, TestActor);
+        await Service<SegmentService>().CreateAsync(project, new SegmentRequest { Key = "staff", Name = "Staff", Description = "Everyone at the company", Clauses = [new Clause { Property = "email", Operator = "STR_ENDS_WITH", Values = ["@checkout.example"] }] }, TestActor);
+        await Service<SegmentService>().CreateAsync(project, new SegmentRequest { Key = "pilot-accounts", Name = "Pilot accounts", Description = "Customers in the migration pilot", IdProperty = "accountId", Ids = ["acct-1", "acct-2", "acct-7", "acct-19", "acct-23"] }, TestActor);
+        await page.GotoAsync($"projects/{project}/segments");
+        await Expect(page.GetByText("Pilot accounts")).ToBeVisibleAsync();
+        await ScreenshotAsync(page, "segments");
+
+        // An API key: its secret shown once, with a copy button.
+        await page.GotoAsync($"projects/{project}/keys");
+        await page.GetByLabel("Environment", new() { Exact = true }).SelectOptionAsync("production");
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("checkout-service");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var secret = await page.Locator(".secret-value code").TextContentAsync();
+        Assert.StartsWith("fs_server_", secret, StringComparison.Ordinal);
+        await page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"]);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Copy" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Copied" })).ToBeVisibleAsync();
+        Assert.Equal(secret, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        await ScreenshotAsync(page, "api-keys");
+        Assert.True((await FlagsAsync(secret!, "acct-1"))["new-search-cluster"]!.GetValue<bool>());
+        await page.ReloadAsync();
+        await Expect(page.Locator(".secret-value")).ToHaveCountAsync(0);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke checkout-service" }).ClickAsync();
+        await page.GetByRole(AriaRole.Alertdialog).GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await Expect(page.GetByText("revoked", new() { Exact = true })).ToBeVisibleAsync();
     }
 
     [Fact]
@@ -197,12 +224,13 @@ public sealed partial class DashboardTests(DashboardFixture fixture) : Dashboard
         await page.GotoAsync($"projects/{project}/environments");
         await Expect(page.GetByLabel("staging name")).ToHaveValueAsync(Payload);
         await page.GotoAsync($"projects/{project}/audit");
+        await Expect(page.Locator("main summary").First).ToBeVisibleAsync();
         foreach (var summary in await page.Locator("main summary").AllAsync())
         {
             await summary.ClickAsync();
         }
 
-        await Expect(page.Locator("main .diff").First).ToBeVisibleAsync();
+        Assert.True(await page.Locator("main details[open]").CountAsync() > 0);
         Assert.Equal(0, await page.Locator("main script, main img").CountAsync());
         await page.GotoAsync("members");
         await Expect(page.Locator("main").GetByText(Payload).First).ToBeVisibleAsync();
