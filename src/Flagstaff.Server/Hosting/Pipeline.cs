@@ -1,3 +1,4 @@
+using Flagstaff.Dashboard;
 using Flagstaff.Server.Endpoints;
 
 namespace Flagstaff.Server.Hosting;
@@ -27,6 +28,7 @@ public static class Pipeline
         app.MapFlagsApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
+        app.MapFlagstaffDashboard();
         return app;
     }
 }

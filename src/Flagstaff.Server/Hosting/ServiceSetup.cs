@@ -1,3 +1,4 @@
+using Flagstaff.Dashboard;
 using Flagstaff.Domain;
 using Flagstaff.Server.Endpoints;
 using Flagstaff.Server.Evaluation;
@@ -56,6 +57,7 @@ public static class ServiceSetup
         services.AddHostedService<EvaluationWarmup>();
 
         services.AddFlagstaffAuthentication();
+        services.AddFlagstaffDashboard();
         services.AddSingleton<DataProtectionKeys>();
         services.AddDataProtection().SetApplicationName("Flagstaff");
         services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((options, keys) => options.XmlRepository = keys);
