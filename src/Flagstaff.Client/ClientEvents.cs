@@ -15,7 +15,7 @@ public enum ClientState
     /// </summary>
     Stale,
 
-    /// <summary>The server refused the key (401 or 403). The client stopped contacting it and evaluates what it has.</summary>
+    /// <summary>The server refused the key (401 or 403). The client evaluates what it has and asks again only every <see cref="FlagstaffClientOptions.UnauthorizedRetryInterval"/>.</summary>
     Unauthorized,
 
     /// <summary>The client was disposed.</summary>

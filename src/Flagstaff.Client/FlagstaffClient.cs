@@ -314,7 +314,7 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
         lock (_stateGate)
         {
             previous = _state;
-            if (previous == state || previous is ClientState.Disposed || (previous is ClientState.Unauthorized && state is not ClientState.Disposed)
+            if (previous == state || previous is ClientState.Disposed || (previous is ClientState.Unauthorized && state is ClientState.Stale)
                 || (onlyFrom is { } from && previous != from))
             {
                 return;

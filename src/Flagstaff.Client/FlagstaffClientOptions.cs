@@ -46,6 +46,12 @@ public sealed class FlagstaffClientOptions
     /// <summary>The longest delay between reconnection attempts. Default 30 s.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// After the server refuses the key (401 or 403), how long to wait before asking again (a key
+    /// created on another node may not be known everywhere yet; a revoked one never comes back). Default 5 min.
+    /// </summary>
+    public TimeSpan UnauthorizedRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>After falling back to polling because streaming is unsupported, how often to try streaming again. Default 5 min.</summary>
     public TimeSpan StreamingRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -123,6 +129,7 @@ public sealed class FlagstaffClientOptions
         Positive(errors, MaxReconnectDelay, nameof(MaxReconnectDelay));
         Positive(errors, StreamingRetryInterval, nameof(StreamingRetryInterval));
         Positive(errors, ReportInterval, nameof(ReportInterval));
+        Positive(errors, UnauthorizedRetryInterval, nameof(UnauthorizedRetryInterval));
         if (MaxReconnectDelay < InitialReconnectDelay)
         {
             errors.Add("MaxReconnectDelay must not be shorter than InitialReconnectDelay.");

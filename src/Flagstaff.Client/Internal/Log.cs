@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "Flagstaff connection restored after {Attempts} failed attempts")]
     public static partial void ConnectionRestored(ILogger logger, int attempts);
 
-    [LoggerMessage(EventId = 6006, Level = LogLevel.Error, Message = "The Flagstaff server refused the API key ({Status}: {Message}). The client stops contacting the server and keeps evaluating its last configuration (or defaults). Check the ServerKey setting (a server key of the environment, not revoked) and restart.")]
-    public static partial void KeyRefused(ILogger logger, int status, string message);
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Error, Message = "The Flagstaff server refused the API key ({Status}: {Message}). The client keeps evaluating its last configuration (or defaults) and asks again only every {RetryInterval}. Check the ServerKey setting: a server key of the environment, not revoked.")]
+    public static partial void KeyRefused(ILogger logger, int status, string message, TimeSpan retryInterval);
 
     [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "Flagstaff sent a malformed {Event} event ({Problem}); reconnecting and keeping the last good configuration")]
     public static partial void MalformedEvent(ILogger logger, string @event, string problem);

@@ -562,9 +562,13 @@ internal sealed class Synchronizer
         }
 
         int status = (int)response.StatusCode;
-        Log.KeyRefused(_logger, status, message);
-        _client.RaiseError(new ClientErrorEventArgs(ClientErrorKind.Unauthorized, $"The server refused the key ({status}): {message}", statusCode: status));
-        _client.MarkUnauthorized();
+        if (_client.State != ClientState.Unauthorized)
+        {
+            // One clear line; a refusal that persists at the slow retries is not logged again.
+            Log.KeyRefused(_logger, status, message, _options.UnauthorizedRetryInterval);
+            _client.RaiseError(new ClientErrorEventArgs(ClientErrorKind.Unauthorized, $"The server refused the key ({status}): {message}", statusCode: status));
+            _client.MarkUnauthorized();
+        }
     }
 
     private (Outcome, string) Fail(ClientErrorKind kind, string reason, Exception? exception = null, int? statusCode = null)
