@@ -25,6 +25,7 @@ public sealed class StreamingTests(ServerFixture fixture) : IClassFixture<Server
         await environment.TargetAsync("checkout", Environment.OnFor("u-1", "u-2"));
 
         await Wait.UntilAsync(() => client.GetBoolean("checkout", Contexts.User("u-2"), false), "u-2 to see the flag on");
+        await Wait.UntilAsync(() => { lock (changes) { return changes.Count > 0; } }, "the change event");
         lock (changes)
         {
             var change = Assert.Single(changes);
