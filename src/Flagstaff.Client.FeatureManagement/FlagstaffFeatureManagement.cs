@@ -25,6 +25,8 @@ public static class FlagstaffFeatureManagementExtensions
         builder.Services.AddHttpContextAccessor();
         builder.Services.Replace(ServiceDescriptor.Singleton<IFeatureDefinitionProvider, FlagstaffFeatureDefinitionProvider>());
         builder.AddFeatureFilter<FlagstaffFeatureFilter>();
+        builder.AddFeatureFilter<FlagstaffContextFeatureFilter>();
+        builder.AddFeatureFilter<FlagstaffTargetingFeatureFilter>();
         return builder;
     }
 }
@@ -60,12 +62,13 @@ public sealed class FlagstaffFeatureDefinitionProvider(IFlagstaffClient client) 
 }
 
 /// <summary>
-/// The feature filter that asks Flagstaff. In a request it evaluates against the request's frozen
-/// configuration and context (<see cref="RequestFlags"/>); given a context explicitly, against that one.
+/// The feature filter that asks Flagstaff, for the current request (its frozen configuration and its
+/// context, <see cref="RequestFlags"/>), or outside a request for an empty context. Microsoft.FeatureManagement
+/// lets a filter class implement one filter interface only, so contexts passed to <c>IsEnabledAsync</c>
+/// (an <see cref="EvaluationContext"/>, or a targeting context) go to two companion filters of the same name.
 /// </summary>
 [FilterAlias(Alias)]
-public sealed class FlagstaffFeatureFilter(IFlagstaffClient client, IHttpContextAccessor accessor) :
-    IFeatureFilter, IContextualFeatureFilter<EvaluationContext>, IContextualFeatureFilter<ITargetingContext>
+public sealed class FlagstaffFeatureFilter(IFlagstaffClient client, IHttpContextAccessor accessor) : IFeatureFilter
 {
     /// <summary>The filter's name in feature definitions.</summary>
     public const string Alias = "Flagstaff";
@@ -77,21 +80,25 @@ public sealed class FlagstaffFeatureFilter(IFlagstaffClient client, IHttpContext
         var flags = accessor.HttpContext?.RequestServices.GetService<RequestFlags>();
         bool enabled = flags is not null
             ? flags.IsEnabled(context.FeatureName)
-            : IsOn(client.GetSnapshot().Evaluate(context.FeatureName, EvaluationContext.Empty));
+            : FlagstaffFilters.IsOn(client.GetSnapshot().Evaluate(context.FeatureName, EvaluationContext.Empty));
         return Task.FromResult(enabled);
     }
+}
 
-    /// <inheritdoc />
-    public Task<bool> EvaluateAsync(FeatureFilterEvaluationContext featureFilterContext, EvaluationContext appContext)
-    {
-        ArgumentNullException.ThrowIfNull(featureFilterContext);
-        return Task.FromResult(IsOn(Snapshot().Evaluate(featureFilterContext.FeatureName, appContext ?? EvaluationContext.Empty)));
-    }
+/// <summary>For <c>IsEnabledAsync(feature, evaluationContext)</c>.</summary>
+[FilterAlias(FlagstaffFeatureFilter.Alias)]
+internal sealed class FlagstaffContextFeatureFilter(IFlagstaffClient client, IHttpContextAccessor accessor) : IContextualFeatureFilter<EvaluationContext>
+{
+    public Task<bool> EvaluateAsync(FeatureFilterEvaluationContext featureFilterContext, EvaluationContext appContext) =>
+        Task.FromResult(FlagstaffFilters.IsOn(FlagstaffFilters.Snapshot(client, accessor).Evaluate(featureFilterContext.FeatureName, appContext ?? EvaluationContext.Empty)));
+}
 
-    /// <inheritdoc />
+/// <summary>For <c>IsEnabledAsync(feature, targetingContext)</c>: the user id becomes <c>userId</c>, the groups <c>groups</c>.</summary>
+[FilterAlias(FlagstaffFeatureFilter.Alias)]
+internal sealed class FlagstaffTargetingFeatureFilter(IFlagstaffClient client, IHttpContextAccessor accessor) : IContextualFeatureFilter<ITargetingContext>
+{
     public Task<bool> EvaluateAsync(FeatureFilterEvaluationContext featureFilterContext, ITargetingContext appContext)
     {
-        ArgumentNullException.ThrowIfNull(featureFilterContext);
         var builder = EvaluationContext.CreateBuilder();
         if (appContext?.UserId is { } userId)
         {
@@ -103,13 +110,16 @@ public sealed class FlagstaffFeatureFilter(IFlagstaffClient client, IHttpContext
             builder.Set("groups", groups);
         }
 
-        return Task.FromResult(IsOn(Snapshot().Evaluate(featureFilterContext.FeatureName, builder.Build())));
+        return Task.FromResult(FlagstaffFilters.IsOn(FlagstaffFilters.Snapshot(client, accessor).Evaluate(featureFilterContext.FeatureName, builder.Build())));
     }
+}
 
+internal static class FlagstaffFilters
+{
     // Within a request, the request's frozen configuration; elsewhere the current one.
-    private FlagSnapshot Snapshot() =>
+    public static FlagSnapshot Snapshot(IFlagstaffClient client, IHttpContextAccessor accessor) =>
         accessor.HttpContext?.RequestServices.GetService<RequestFlags>()?.Snapshot ?? client.GetSnapshot();
 
-    private static bool IsOn(EvaluationDetail<FlagValue?> detail) =>
+    public static bool IsOn(EvaluationDetail<FlagValue?> detail) =>
         detail.Value is { } value && value.Kind != System.Text.Json.JsonValueKind.False;
 }
