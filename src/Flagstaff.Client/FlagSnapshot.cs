@@ -82,8 +82,21 @@ public sealed class FlagSnapshot : IFlagEvaluator
     /// <inheritdoc />
     [RequiresUnreferencedCode("Deserialises by reflection; pass a JsonTypeInfo<T> for trimmed or AOT applications.")]
     [RequiresDynamicCode("Deserialises by reflection; pass a JsonTypeInfo<T> for trimmed or AOT applications.")]
-    public T GetValue<T>(string slug, EvaluationContext context, T defaultValue, JsonSerializerOptions? options = null) =>
-        GetValueDetail(slug, context, defaultValue, (JsonTypeInfo<T>)(options ?? JsonSerializerOptions.Web).GetTypeInfo(typeof(T))).Value;
+    public T GetValue<T>(string slug, EvaluationContext context, T defaultValue, JsonSerializerOptions? options = null)
+    {
+        JsonTypeInfo<T> typeInfo;
+        try
+        {
+            typeInfo = (JsonTypeInfo<T>)(options ?? JsonSerializerOptions.Web).GetTypeInfo(typeof(T));
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException)
+        {
+            // Options that cannot describe T: the caller's default, never an exception.
+            return defaultValue;
+        }
+
+        return GetValueDetail(slug, context, defaultValue, typeInfo).Value;
+    }
 
     /// <inheritdoc />
     public EvaluationDetail<bool> GetBooleanDetail(string slug, EvaluationContext context, bool defaultValue) => Resolve(slug, context, defaultValue, default(BooleanConverter));

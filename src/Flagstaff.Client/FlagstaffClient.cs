@@ -179,7 +179,7 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
     /// <inheritdoc />
     public async Task<bool> WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var deadline = _runtime.Clock.Provider.GetTimestamp();
+        long started = _runtime.Clock.Provider.GetTimestamp();
         while (true)
         {
             Task signal;
@@ -198,7 +198,7 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
                 signal = _stateSignal.Task;
             }
 
-            var remaining = timeout - _runtime.Clock.Provider.GetElapsedTime(deadline);
+            var remaining = timeout - _runtime.Clock.Provider.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
             {
                 return false;

@@ -62,8 +62,19 @@ public sealed class FlagEnvironment(ServerHost server, string project, string ke
         var targeting = userIds.Length == 0
             ? """{"enabled":true,"rules":[],"defaultServe":{"variation":"on"}}"""
             : $$$"""{"enabled":true,"rules":[{"clauses":[{"property":"userId","operator":"STR_EQUAL","values":[{{{string.Join(",", userIds.Select(u => "\"" + u + "\""))}}}]}],"serve":{"variation":"on"}}],"defaultServe":{"variation":"off"}}""";
+        using var http = Server.Anonymous();
+        http.DefaultRequestHeaders.Add("X-Tggl-Api-Key", ServerKey);
+        var before = await (await http.GetAsync("config")).Content.ReadAsStringAsync();
         var version = (await admin.GetAsync(path)).ETag();
         await (await admin.PutJsonAsync(path, JsonNode.Parse(targeting), version)).ReadJsonAsync();
+
+        // The server's snapshots catch up in the background: wait until it serves the change, so
+        // that an application starting now gets it in its first configuration.
+        for (int i = 0; await (await http.GetAsync("config")).Content.ReadAsStringAsync() == before; i++)
+        {
+            Assert.True(i < 2000, "the server never served the change");
+            await Task.Delay(10);
+        }
     }
 
     public Dictionary<string, string?> Settings() => new()

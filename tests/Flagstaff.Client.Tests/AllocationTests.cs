@@ -41,4 +41,21 @@ public sealed class AllocationTests
         Run();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public async Task Evaluating_after_dispose_still_answers_without_throwing()
+    {
+        var client = new FlagstaffClient(new FlagstaffClientOptions
+        {
+            BaseUrl = new Uri("http://127.0.0.1:9/"),
+            ServerKey = "fs_server_none",
+            BootstrapJson = Typical,
+            PersistConfiguration = false,
+        });
+        await client.DisposeAsync();
+
+        var answer = await Task.Run(() => client.GetString("label", Contexts.User("u"), "none"));
+        Assert.Equal("blue", answer);
+        Assert.Equal(ClientState.Disposed, client.State);
+    }
 }

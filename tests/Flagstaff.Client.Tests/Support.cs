@@ -90,18 +90,41 @@ public sealed class Environment(ServerHost server, string project, string key, s
         $$$"""{"enabled":true,"rules":[{"clauses":[{"property":"userId","operator":"STR_EQUAL","values":[{{{string.Join(",", userIds.Select(u => "\"" + u + "\""))}}}]}],"serve":{"variation":"on"}}],"defaultServe":{"variation":"off"}}""";
 
     /// <summary>Replaces a flag's targeting (reading its version first).</summary>
-    public async Task TargetAsync(string flag, string targeting)
+    public Task TargetAsync(string flag, string targeting) => SettledAsync(async () =>
     {
         using var admin = Server.Admin();
         var path = $"api/projects/{Project}/flags/{flag}/environments/{Name}";
         var version = (await admin.GetAsync(path)).ETag();
         await (await admin.PutJsonAsync(path, JsonNode.Parse(targeting), version)).ReadJsonAsync();
-    }
+    });
 
-    public async Task SwitchAsync(string flag, bool on)
+    public Task SwitchAsync(string flag, bool on) => SettledAsync(async () =>
     {
         using var admin = Server.Admin();
         await (await admin.PostJsonAsync($"api/projects/{Project}/flags/{flag}/environments/{Name}/{(on ? "on" : "off")}", null)).ReadJsonAsync();
+    });
+
+    /// <summary>
+    /// Makes a change and waits until the server serves it: its in-memory snapshots catch up with the
+    /// database in the background, so a client connecting at once could still get the configuration
+    /// before the change (and then the change as a patch).
+    /// </summary>
+    public async Task SettledAsync(Func<Task> change)
+    {
+        using var http = Server.Anonymous();
+        http.DefaultRequestHeaders.Add("X-Tggl-Api-Key", ServerKey);
+        var before = await (await http.GetAsync("config")).Content.ReadAsStringAsync();
+        await change();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (await (await http.GetAsync("config")).Content.ReadAsStringAsync() == before)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The server never served the change.");
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     public async Task RevokeKeyAsync()

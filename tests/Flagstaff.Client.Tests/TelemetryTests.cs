@@ -3,7 +3,15 @@ using System.Diagnostics.Metrics;
 
 namespace Flagstaff.Client.Tests;
 
+/// <summary>
+/// Listeners are process-wide: tests that attach them run alone, so that they neither count other
+/// tests' evaluations nor make other tests' evaluations record telemetry.
+/// </summary>
+[CollectionDefinition(nameof(GlobalListeners), DisableParallelization = true)]
+public sealed class GlobalListeners;
+
 /// <summary>OpenTelemetry: span events and a counter with the feature_flag.* semantic conventions, when someone listens.</summary>
+[Collection(nameof(GlobalListeners))]
 public sealed class TelemetryTests
 {
     [Fact]
@@ -12,7 +20,7 @@ public sealed class TelemetryTests
         await using var client = new FlagstaffClient(new FlagstaffClientOptions
         {
             Mode = SyncMode.Offline,
-            BootstrapJson = """[{"slug":"beta","conditions":[],"defaultVariation":{"active":true,"value":"on"}}]""",
+            BootstrapJson = """[{"slug":"telemetry-beta","conditions":[],"defaultVariation":{"active":true,"value":"on"}}]""",
         });
 
         var measurements = new List<(long Value, Dictionary<string, object?> Tags)>();
@@ -42,12 +50,12 @@ public sealed class TelemetryTests
         using var source = new ActivitySource("tests");
         using (var request = source.StartActivity("request"))
         {
-            client.GetString("beta", Contexts.User("u"), "off");
-            client.GetString("missing", Contexts.User("u"), "off");
+            client.GetString("telemetry-beta", Contexts.User("u"), "off");
+            client.GetString("telemetry-missing", Contexts.User("u"), "off");
             var events = request!.Events.ToList();
             Assert.Equal(["feature_flag.evaluation", "feature_flag.evaluation"], events.Select(e => e.Name));
             var found = events[0].Tags.ToDictionary(t => t.Key, t => t.Value);
-            Assert.Equal("beta", found["feature_flag.key"]);
+            Assert.Equal("telemetry-beta", found["feature_flag.key"]);
             Assert.Equal("default", found["feature_flag.result.reason"]);
             Assert.Equal("\"on\"", found["feature_flag.result.value"]);
             Assert.Equal("flag_not_found", events[1].Tags.Single(t => t.Key == "error.type").Value);
@@ -55,8 +63,9 @@ public sealed class TelemetryTests
 
         lock (measurements)
         {
-            Assert.Equal(2, measurements.Sum(m => m.Value));
-            Assert.Contains(measurements, m => (string?)m.Tags["feature_flag.key"] == "beta" && (string?)m.Tags["feature_flag.provider.name"] == "Flagstaff");
+            var ours = measurements.Where(m => m.Tags["feature_flag.key"] is "telemetry-beta" or "telemetry-missing").ToList();
+            Assert.Equal(2, ours.Sum(m => m.Value));
+            Assert.Contains(ours, m => (string?)m.Tags["feature_flag.key"] == "telemetry-beta" && (string?)m.Tags["feature_flag.provider.name"] == "Flagstaff");
         }
     }
 }

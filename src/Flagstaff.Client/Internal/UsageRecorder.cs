@@ -92,7 +92,18 @@ internal sealed class UsageRecorder : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private UsageTable Attach()
     {
-        var table = _tables.Value;
+        UsageTable? table;
+        try
+        {
+            table = _tables.Value;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The client was disposed and its last report sent: counting goes nowhere, but an
+            // evaluation made after dispose must still not throw.
+            return new UsageTable(this, Thread.CurrentThread);
+        }
+
         if (table is null)
         {
             table = new UsageTable(this, Thread.CurrentThread);
