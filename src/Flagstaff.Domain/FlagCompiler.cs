@@ -44,6 +44,9 @@ public sealed class CompiledFlagConfiguration
     /// </summary>
     public IReadOnlyList<int> ConditionRules { get; }
 
+    /// <summary>The values of the flag's variations that are not the fallback: what it can serve.</summary>
+    public IReadOnlyList<FlagValue> ActiveValues { get; init; } = [];
+
     /// <summary>The key of the flag's fallback variation, if it has one.</summary>
     public string? FallbackVariation { get; }
 
@@ -115,7 +118,10 @@ public static class FlagCompiler
         }
 
         bool enabled = targeting.Enabled && flag.ArchivedAt is null;
-        return new CompiledFlagConfiguration(flag.Key, enabled, json, [.. conditionVariations], [.. conditionRules], defaultVariation, flag.Variations.FirstOrDefault(v => v.Fallback)?.Key, loaded.Flag);
+        return new CompiledFlagConfiguration(flag.Key, enabled, json, [.. conditionVariations], [.. conditionRules], defaultVariation, flag.Variations.FirstOrDefault(v => v.Fallback)?.Key, loaded.Flag)
+        {
+            ActiveValues = [.. flag.Variations.Where(v => !v.Fallback && v.Value is not null).Select(v => FlagValue.FromJson(v.Value!.Value))],
+        };
     }
 
     private static void WriteRule(

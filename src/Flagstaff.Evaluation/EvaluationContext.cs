@@ -163,7 +163,18 @@ public sealed class EvaluationContext
     /// leaving the reader on its <see cref="JsonTokenType.EndObject"/>.
     /// </summary>
     /// <exception cref="JsonException">The current value is not an object.</exception>
-    public static EvaluationContext Read(ref Utf8JsonReader reader)
+    public static EvaluationContext Read(ref Utf8JsonReader reader) => Read(ref reader, [], int.MaxValue);
+
+    /// <summary>
+    /// Reads a context object at the reader's current token, adding the <paramref name="defaults"/> it
+    /// does not set itself (what a server adds: <c>ip</c>, <c>referer</c>...).
+    /// </summary>
+    /// <param name="reader">The reader, on the object's start.</param>
+    /// <param name="defaults">Properties to add when the object does not set them.</param>
+    /// <param name="maxProperties">The most properties the object may hold itself.</param>
+    /// <exception cref="JsonException">The current value is not an object.</exception>
+    /// <exception cref="ContextTooLargeException">The object holds more than <paramref name="maxProperties"/> properties.</exception>
+    public static EvaluationContext Read(ref Utf8JsonReader reader, ReadOnlySpan<KeyValuePair<string, ContextValue>> defaults, int maxProperties)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -176,6 +187,15 @@ public sealed class EvaluationContext
             var key = reader.GetString()!;
             reader.Read();
             builder.Set(key, ReadValue(ref reader));
+            if (builder.Count > maxProperties)
+            {
+                throw new ContextTooLargeException(maxProperties);
+            }
+        }
+
+        foreach (var (key, value) in defaults)
+        {
+            builder.SetIfAbsent(key, value);
         }
 
         return builder.Build();
@@ -253,7 +273,8 @@ public sealed class EvaluationContext
         JsonValue value => value.GetValueKind() switch
         {
             JsonValueKind.String => ContextValue.FromString(value.GetValue<string>()),
-            JsonValueKind.Number => ContextValue.FromNumber(value.GetValue<double>()),
+            // A JsonValue built from a .NET number (long, decimal...) only converts to its own type.
+            JsonValueKind.Number => ContextValue.FromNumber(value.TryGetValue<double>(out var number) ? number : double.Parse(value.ToJsonString(), CultureInfo.InvariantCulture)),
             JsonValueKind.True => ContextValue.FromBoolean(true),
             JsonValueKind.False => ContextValue.FromBoolean(false),
             _ => ContextValue.Null,
@@ -358,6 +379,9 @@ public sealed class EvaluationContext
         /// <summary>Whether a property is set.</summary>
         public bool Contains(string key) => _keys.Contains(key);
 
+        /// <summary>How many properties are set.</summary>
+        public int Count => _keys.Count;
+
         /// <summary>Creates the context. The builder can go on being used afterwards.</summary>
         public EvaluationContext Build() =>
             _keys.Count == 0 ? Empty : new EvaluationContext([.. _keys], [.. _values]);
@@ -375,4 +399,36 @@ public sealed class EvaluationContext
         value = null;
         return false;
     }
+}
+
+/// <summary>A context holds more properties than allowed.</summary>
+public sealed class ContextTooLargeException : JsonException
+{
+    /// <summary>Creates the exception for a limit.</summary>
+    public ContextTooLargeException(int maxProperties)
+        : base(string.Create(CultureInfo.InvariantCulture, $"A context holds at most {maxProperties} properties."))
+    {
+        MaxProperties = maxProperties;
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public ContextTooLargeException()
+        : this(0)
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ContextTooLargeException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public ContextTooLargeException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The limit.</summary>
+    public int MaxProperties { get; }
 }

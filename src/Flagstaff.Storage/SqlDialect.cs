@@ -163,8 +163,12 @@ public sealed class PostgresDialect : SqlDialect
     internal override bool IsUniqueViolation(Exception exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
+    // Connection failures, the server shutting down or refusing connections to the database: the
+    // database is unreachable, not the query wrong.
     internal override bool IsUnavailable(Exception exception) =>
         exception is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException
+        || exception is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "55000" or "3D000" or "53300" }
+        || exception is PostgresException p && p.SqlState.StartsWith("08", StringComparison.Ordinal)
         || (exception is NpgsqlException && exception.InnerException is System.Net.Sockets.SocketException or IOException);
 
     internal override async Task NotifyAsync(DbConnection connection, DbTransaction? transaction, string channel, string payload, CancellationToken cancellationToken)

@@ -47,6 +47,19 @@ public class ContextTests
     }
 
     [Fact]
+    public void Json_nodes_built_from_dotnet_numbers_are_read()
+    {
+        var context = EvaluationContext.FromJson(new JsonObject { ["long"] = 1_800_000_000_000L, ["decimal"] = 1.5m, ["int"] = 3 });
+
+        Assert.True(context.TryGetValue("long", out var l));
+        Assert.Equal(1_800_000_000_000d, l.Number);
+        Assert.True(context.TryGetValue("decimal", out var d));
+        Assert.Equal(1.5, d.Number);
+        Assert.True(context.TryGetValue("int", out var i));
+        Assert.Equal(3, i.Number);
+    }
+
+    [Fact]
     public void A_later_value_replaces_an_earlier_one_of_the_same_name()
     {
         var context = EvaluationContext.Parse("""{"a":1,"a":"two"}"""u8);

@@ -82,4 +82,12 @@ public abstract class ServerTest(ServerFixture fixture) : IAsyncLifetime
     }
 
     protected static JsonNode Json(string json) => JsonNode.Parse(json)!;
+
+    /// <summary>A client signed in (with the session cookie) as the owner.</summary>
+    protected async Task<HttpClient> OwnerAsync()
+    {
+        var client = Server.Anonymous();
+        await (await client.PostJsonAsync("api/auth/login", new JsonObject { ["email"] = ServerHost.OwnerEmail, ["password"] = ServerHost.OwnerPassword })).ReadJsonAsync();
+        return client;
+    }
 }

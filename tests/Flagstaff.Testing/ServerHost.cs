@@ -49,8 +49,14 @@ public sealed class ServerHost : IAsyncDisposable
     /// <paramref name="port"/>, or on a free port when 0 (a fixed port lets a test stop a server and
     /// start another where clients expect it).
     /// </summary>
+    /// <param name="kind">The database to create when <paramref name="database"/> is not given.</param>
+    /// <param name="database">A database to use (shared with other servers), or null for a new one.</param>
+    /// <param name="settings">Configuration to add or override.</param>
+    /// <param name="services">Changes to the service registrations.</param>
+    /// <param name="provisionOwner">False to start like a fresh install: no account, a setup token in the log.</param>
+    /// <param name="port">The loopback port to listen on; 0 for a free one.</param>
     public static async Task<ServerHost> StartAsync(
-        DatabaseKind kind, TestDatabase? database = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, int port = 0)
+        DatabaseKind kind, TestDatabase? database = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, bool provisionOwner = true, int port = 0)
     {
         var owned = database is null ? await TestDatabase.CreateAsync(kind) : null;
         var db = database ?? owned!;
@@ -65,15 +71,21 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         builder.Logging.AddFilter((category, level) => level >= LogLevel.Warning);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["Flagstaff:Storage:PostgresConnectionString"] = db.Kind == DatabaseKind.Postgres ? db.ConnectionString : "",
             ["Flagstaff:Storage:SqlitePath"] = db.Kind == DatabaseKind.Sqlite ? db.ConnectionString : null,
-            ["Flagstaff:Setup:OwnerEmail"] = OwnerEmail,
-            ["Flagstaff:Setup:OwnerPassword"] = OwnerPassword,
-            ["Flagstaff:Setup:OwnerName"] = "Olive Owner",
-            ["Flagstaff:Provisioning:AdminToken"] = AdminToken,
-        });
+            ["Flagstaff:Evaluation:ResyncSeconds"] = "2",
+        };
+        if (provisionOwner)
+        {
+            configuration["Flagstaff:Setup:OwnerEmail"] = OwnerEmail;
+            configuration["Flagstaff:Setup:OwnerPassword"] = OwnerPassword;
+            configuration["Flagstaff:Setup:OwnerName"] = "Olive Owner";
+            configuration["Flagstaff:Provisioning:AdminToken"] = AdminToken;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

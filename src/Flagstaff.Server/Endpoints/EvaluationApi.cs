@@ -34,7 +34,7 @@ public static class EvaluationApi
         return app;
     }
 
-    private static EvaluationLimits Limits(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<EvaluationLimits>>().Value;
+    private static EvaluationOptions Limits(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<EvaluationOptions>>().Value;
 
     private static async Task Flags(HttpContext context)
     {
@@ -48,8 +48,16 @@ public static class EvaluationApi
             var limits = Limits(context);
             var reader = context.Request.BodyReader;
             var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
-            var contexts = ParseContexts(body, context, limits, out bool batch);
-            reader.AdvanceTo(body.End);
+            List<EvaluationContext> contexts;
+            bool batch;
+            try
+            {
+                contexts = ParseContexts(body, context, limits, out batch);
+            }
+            finally
+            {
+                reader.AdvanceTo(body.End);
+            }
 
             long now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
             context.Response.ContentType = "application/json";
@@ -77,17 +85,19 @@ public static class EvaluationApi
         }
     }
 
-    private static List<EvaluationContext> ParseContexts(ReadOnlySequence<byte> body, HttpContext http, EvaluationLimits limits, out bool batch)
+    private static List<EvaluationContext> ParseContexts(ReadOnlySequence<byte> body, HttpContext http, EvaluationOptions limits, out bool batch)
     {
         var reader = new Utf8JsonReader(body, EvaluationHttp.ReaderOptions(limits));
         var contexts = new List<EvaluationContext>();
         batch = false;
+        if (body.IsEmpty)
+        {
+            throw new EvaluationException(StatusCodes.Status400BadRequest, "The body is empty: send a context object, or an array of them.");
+        }
+
         try
         {
-            if (!reader.Read())
-            {
-                throw new EvaluationException(StatusCodes.Status400BadRequest, "The body is empty: send a context object, or an array of them.");
-            }
+            reader.Read();
 
             if (reader.TokenType == JsonTokenType.StartArray)
             {
@@ -235,7 +245,7 @@ public static class EvaluationApi
             foreach (var (slug, flag) in snapshot.Flags.OrderBy(f => f.Key, StringComparer.Ordinal))
             {
                 writer.WriteStartArray(slug);
-                foreach (var value in ActiveValues(flag))
+                foreach (var value in flag.ActiveValues)
                 {
                     value.WriteTo(writer);
                 }
@@ -278,25 +288,6 @@ public static class EvaluationApi
         }
     }
 
-    // The distinct values a flag can serve when active.
-    private static IEnumerable<FlagValue> ActiveValues(Domain.CompiledFlagConfiguration flag)
-    {
-        var evaluator = flag.Evaluator;
-        var seen = new HashSet<FlagValue>();
-        for (int i = 0; i < evaluator.ConditionCount; i++)
-        {
-            if (evaluator.GetConditionVariation(i) is { Active: true } variation && seen.Add(variation.Value))
-            {
-                yield return variation.Value;
-            }
-        }
-
-        if (evaluator.DefaultVariation is { Active: true } fallback && seen.Add(fallback.Value))
-        {
-            yield return fallback.Value;
-        }
-    }
-
     internal static EnvironmentSnapshot Snapshot(IServiceProvider services, KeyEntry key) =>
         services.GetRequiredService<Snapshots>().TryGet(key.EnvironmentId, out var snapshot)
             ? snapshot
@@ -311,7 +302,7 @@ public static class EvaluationApi
 
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         writer.WriteStartObject();
         writer.WriteString("error", message);
         writer.WriteEndObject();

@@ -135,14 +135,14 @@ public static class OfrepApi
         var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Ofrep, serverOnly: false);
         services.GetRequiredService<KeyRateLimiter>().Check(key, context);
         var snapshot = EvaluationApi.Snapshot(services, key);
-        var limits = services.GetRequiredService<IOptions<EvaluationLimits>>().Value;
+        var limits = services.GetRequiredService<IOptions<EvaluationOptions>>().Value;
         var reader = context.Request.BodyReader;
         var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
         try
         {
             if (body.IsEmpty)
             {
-                return (snapshot, EvaluationHttp.AddServerProperties(EvaluationContext.Empty, context, snapshot.Project.StickinessProperty));
+                return (snapshot, EvaluationHttp.Empty(context));
             }
 
             var json = new Utf8JsonReader(body, EvaluationHttp.ReaderOptions(limits));
@@ -175,7 +175,7 @@ public static class OfrepApi
                 throw new EvaluationException(StatusCodes.Status400BadRequest, "\"targetingKey\" must be a string.", "INVALID_CONTEXT");
             }
 
-            return (snapshot, evaluationContext ?? EvaluationHttp.AddServerProperties(EvaluationContext.Empty, context, snapshot.Project.StickinessProperty));
+            return (snapshot, evaluationContext ?? EvaluationHttp.Empty(context));
         }
         catch (JsonException e)
         {
@@ -214,8 +214,11 @@ public static class OfrepApi
 
         writer.WriteString("reason", reason);
         writer.WriteString("variant", variant);
+
+        // Nothing version-specific here: the bulk ETag is a hash of these results, and must change
+        // only when this context's answers do.
         writer.WriteStartObject("metadata");
-        writer.WriteNumber("configVersion", snapshot.Version);
+        writer.WriteString("environment", snapshot.Environment.Key);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }

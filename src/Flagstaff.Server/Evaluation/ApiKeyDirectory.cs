@@ -26,7 +26,7 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
 
     // Secrets seen recently, so that the keyed hash is not computed on every request.
     private readonly ConcurrentDictionary<string, KeyEntry> _seen = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _used = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _used = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -40,7 +40,8 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
     {
         if (_seen.TryGetValue(secret, out var entry))
         {
-            _used[entry.Id] = clock.GetUtcNow();
+            // Only the first use since the last write is recorded: no write on the hot path.
+            _used.TryAdd(entry.Id, default);
             return entry;
         }
 
@@ -54,17 +55,17 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
             _seen[secret] = entry;
         }
 
-        _used[entry.Id] = clock.GetUtcNow();
+        _used.TryAdd(entry.Id, default);
         return entry;
     }
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        revocations.Changed += RefreshSoon;
+        revocations.Register(() => RefreshAsync(CancellationToken.None));
         return base.StartAsync(cancellationToken);
     }
 
-    /// <summary>Reloads the keys (after a change on this node or a notification from another).</summary>
+    /// <summary>Reloads the keys soon (after a notification from another node).</summary>
     public void RefreshSoon() => _ = RefreshAsync(CancellationToken.None);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -78,7 +79,8 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    private async Task RefreshAsync(CancellationToken cancellationToken)
+    /// <summary>Reloads the keys now.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await _refreshing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -139,7 +141,6 @@ public sealed partial class ApiKeyDirectory(Store store, Secrets secrets, ApiKey
 
     public override void Dispose()
     {
-        revocations.Changed -= RefreshSoon;
         _refreshing.Dispose();
         base.Dispose();
     }

@@ -6,9 +6,15 @@ using Flagstaff.Evaluation;
 
 namespace Flagstaff.Server.Evaluation;
 
-/// <summary>The limits of the evaluation endpoints.</summary>
-public sealed class EvaluationLimits
+/// <summary>The limits and timings of the evaluation endpoints (<c>Flagstaff:Evaluation</c>).</summary>
+public sealed class EvaluationOptions
 {
+    /// <summary>How often an idle stream gets a heartbeat comment.</summary>
+    public double HeartbeatSeconds { get; set; } = 15;
+
+    /// <summary>How often every snapshot is checked against the database (the safety net for lost notifications).</summary>
+    public double ResyncSeconds { get; set; } = 30;
+
     /// <summary>The largest body of POST /flags, POST /report and OFREP.</summary>
     public long MaxBodyBytes { get; set; } = 1 << 20;
 
@@ -108,7 +114,7 @@ public static class EvaluationHttp
     {
         if (context.Request.ContentLength > limit)
         {
-            throw new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+            throw TooLarge(context, limit);
         }
 
         while (true)
@@ -116,7 +122,7 @@ public static class EvaluationHttp
             var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
             if (result.Buffer.Length > limit)
             {
-                throw new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+                throw TooLarge(context, limit);
             }
 
             if (result.IsCompleted)
@@ -128,59 +134,63 @@ public static class EvaluationHttp
         }
     }
 
-    /// <summary>Reads one context object at the reader, with the limits, adding what the server adds.</summary>
-    public static EvaluationContext ReadContext(ref Utf8JsonReader reader, HttpContext http, EvaluationLimits limits, string? stickiness = null)
+    // The rest of the body is never read: the connection cannot be reused, and the client must know.
+    private static EvaluationException TooLarge(HttpContext context, long limit)
     {
-        var context = EvaluationContext.Read(ref reader);
-        if (context.Count > limits.MaxProperties)
+        context.Response.Headers.Connection = "close";
+        return new EvaluationException(StatusCodes.Status413PayloadTooLarge, $"The body is larger than the limit of {limit} bytes.");
+    }
+
+    /// <summary>Reads one context object at the reader, with the limits, adding what the server adds.</summary>
+    public static EvaluationContext ReadContext(ref Utf8JsonReader reader, HttpContext http, EvaluationOptions limits, string? stickiness = null)
+    {
+        EvaluationContext context;
+        try
         {
-            throw new EvaluationException(StatusCodes.Status400BadRequest, $"A context has {context.Count} properties; at most {limits.MaxProperties} are allowed.", "INVALID_CONTEXT");
+            context = EvaluationContext.Read(ref reader, ServerProperties(http), limits.MaxProperties);
+        }
+        catch (ContextTooLargeException)
+        {
+            throw new EvaluationException(StatusCodes.Status400BadRequest, $"A context holds at most {limits.MaxProperties} properties.", "INVALID_CONTEXT");
         }
 
-        return AddServerProperties(context, http, stickiness);
+        return stickiness is null ? context : WithStickiness(context, stickiness);
     }
 
     /// <summary>
     /// The keys the server adds unless the caller set them (spec/flag-format.md): <c>ip</c> and
-    /// <c>referer</c> here; <c>timestamp</c> is the clock passed to evaluation. For OFREP, the
-    /// <c>targetingKey</c> also stands for the project's stickiness property when that is absent.
+    /// <c>referer</c> here; <c>timestamp</c> is the clock passed to evaluation.
     /// </summary>
-    public static EvaluationContext AddServerProperties(EvaluationContext context, HttpContext http, string? stickiness)
+    public static KeyValuePair<string, ContextValue>[] ServerProperties(HttpContext http)
     {
-        bool needsIp = !context.ContainsKey("ip") && http.Connection.RemoteIpAddress is not null;
         var referer = http.Request.Headers.Referer.ToString();
-        bool needsReferer = referer.Length > 0 && !context.ContainsKey("referer");
-        bool needsStickiness = stickiness is not null && !context.ContainsKey(stickiness) && context.TryGetValue("targetingKey", out var targetingKey) && targetingKey.Kind == ContextValueKind.String;
-        if (!needsIp && !needsReferer && !needsStickiness)
+        var ip = http.Connection.RemoteIpAddress?.ToString();
+        return (ip, referer.Length) switch
         {
-            return context;
-        }
+            (null, 0) => [],
+            (null, _) => [new("referer", ContextValue.FromString(referer))],
+            (_, 0) => [new("ip", ContextValue.FromString(ip))],
+            _ => [new("ip", ContextValue.FromString(ip)), new("referer", ContextValue.FromString(referer))],
+        };
+    }
 
+    /// <summary>For OFREP: the <c>targetingKey</c> also stands for the project's stickiness property when that is absent.</summary>
+    public static EvaluationContext WithStickiness(EvaluationContext context, string stickiness) =>
+        !context.ContainsKey(stickiness) && context.TryGetValue("targetingKey", out var targetingKey) && targetingKey.Kind == ContextValueKind.String
+            ? context.With(stickiness, targetingKey)
+            : context;
+
+    /// <summary>An empty context with what the server adds.</summary>
+    public static EvaluationContext Empty(HttpContext http)
+    {
         var builder = EvaluationContext.CreateBuilder();
-        foreach (var key in context.Keys)
+        foreach (var (key, value) in ServerProperties(http))
         {
-            context.TryGetValue(key, out var value);
             builder.Set(key, value);
-        }
-
-        if (needsIp)
-        {
-            builder.Set("ip", http.Connection.RemoteIpAddress!.ToString());
-        }
-
-        if (needsReferer)
-        {
-            builder.Set("referer", referer);
-        }
-
-        if (needsStickiness)
-        {
-            context.TryGetValue("targetingKey", out var key);
-            builder.Set(stickiness!, key);
         }
 
         return builder.Build();
     }
 
-    public static JsonReaderOptions ReaderOptions(EvaluationLimits limits) => new() { MaxDepth = limits.MaxDepth };
+    public static JsonReaderOptions ReaderOptions(EvaluationOptions limits) => new() { MaxDepth = limits.MaxDepth };
 }

@@ -8,7 +8,7 @@ namespace Flagstaff.Server.Evaluation;
 /// An optional per-key request budget on the evaluation endpoints (a token bucket holding one second's
 /// worth): over it, requests get 429 with Retry-After. Off unless configured.
 /// </summary>
-public sealed class KeyRateLimiter(IOptions<EvaluationLimits> options, TimeProvider clock)
+public sealed class KeyRateLimiter(IOptions<EvaluationOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 

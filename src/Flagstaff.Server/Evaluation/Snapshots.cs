@@ -150,10 +150,11 @@ public sealed record SnapshotUpdate(EnvironmentSnapshot? Previous, EnvironmentSn
 /// environment change at a time, in version order. Evaluation never waits for the database: when it
 /// is unreachable, the last snapshots go on answering.
 /// </summary>
-public sealed partial class Snapshots(EnvironmentCompiler compiler, Store store, ConfigChangeFeed feed, TimeProvider clock, ILogger<Snapshots> logger)
+public sealed partial class Snapshots(
+    EnvironmentCompiler compiler, Store store, ConfigChangeFeed feed, TimeProvider clock, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options, ILogger<Snapshots> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan ResyncInterval = TimeSpan.FromSeconds(30);
+    private readonly TimeSpan _resyncInterval = TimeSpan.FromSeconds(options.Value.ResyncSeconds);
     private readonly ConcurrentDictionary<string, EnvironmentSnapshot> _snapshots = new(StringComparer.Ordinal);
     private readonly Channel<string> _pending = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -202,7 +203,7 @@ public sealed partial class Snapshots(EnvironmentCompiler compiler, Store store,
             }
         }
 
-        using var timer = new PeriodicTimer(ResyncInterval, clock);
+        using var timer = new PeriodicTimer(_resyncInterval, clock);
         var tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -306,6 +307,7 @@ public sealed partial class Snapshots(EnvironmentCompiler compiler, Store store,
         var next = current.Apply(delta);
         _snapshots[environmentId] = next;
         Updated?.Invoke(new SnapshotUpdate(current, next, delta.ChangedKeys));
+        feed.MarkApplied(environmentId, next.Version);
     }
 
     private async Task LoadAsync(string environmentId, EnvironmentSnapshot? previous, CancellationToken cancellationToken)
@@ -321,6 +323,7 @@ public sealed partial class Snapshots(EnvironmentCompiler compiler, Store store,
         var snapshot = EnvironmentSnapshot.Create(compiled);
         _snapshots[environmentId] = snapshot;
         Updated?.Invoke(new SnapshotUpdate(previous, snapshot, null));
+        feed.MarkApplied(environmentId, snapshot.Version);
     }
 
     public override void Dispose()

@@ -66,22 +66,21 @@ public sealed class StreamSubscriber
 /// </summary>
 public sealed partial class StreamHub : IHostedService, IDisposable
 {
-    /// <summary>How often an idle stream gets a comment line.</summary>
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
-
     private static readonly StreamEvent Heartbeat = new(-1, -1, Encoding.UTF8.GetBytes(": heartbeat\n\n"));
 
     private readonly ConcurrentDictionary<StreamSubscriber, byte> _subscribers = new();
     private readonly Snapshots _snapshots;
     private readonly ApiKeyDirectory _keys;
     private readonly TimeProvider _clock;
+    private readonly TimeSpan _heartbeatInterval;
     private ITimer? _heartbeat;
 
-    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock)
+    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options)
     {
         _snapshots = snapshots;
         _keys = keys;
         _clock = clock;
+        _heartbeatInterval = TimeSpan.FromSeconds(options.Value.HeartbeatSeconds);
     }
 
     /// <summary>How many streams are open.</summary>
@@ -104,7 +103,7 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     {
         _snapshots.Updated += OnUpdated;
         _keys.Removed += OnKeysRemoved;
-        _heartbeat = _clock.CreateTimer(_ => Broadcast(s => true, Heartbeat), null, HeartbeatInterval, HeartbeatInterval);
+        _heartbeat = _clock.CreateTimer(_ => Broadcast(s => true, Heartbeat), null, _heartbeatInterval, _heartbeatInterval);
         return Task.CompletedTask;
     }
 

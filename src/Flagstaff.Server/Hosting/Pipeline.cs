@@ -1,3 +1,4 @@
+using Flagstaff.Dashboard;
 using Flagstaff.Server.Endpoints;
 
 namespace Flagstaff.Server.Hosting;
@@ -9,6 +10,10 @@ public static class Pipeline
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+
+        // After the exception handler, so that a failure while authenticating (the database is
+        // unreachable) is a problem response too. Evaluation requests carry no session and no access
+        // token, so authentication does no work for them.
         app.UseAuthentication();
         app.UseAuthorization();
 
@@ -23,6 +28,7 @@ public static class Pipeline
         app.MapFlagsApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
+        app.MapFlagstaffDashboard();
         return app;
     }
 }

@@ -1,3 +1,4 @@
+using Flagstaff.Dashboard;
 using Flagstaff.Domain;
 using Flagstaff.Server.Endpoints;
 using Flagstaff.Server.Evaluation;
@@ -28,6 +29,7 @@ public static class ServiceSetup
         services.AddSingleton(provider => new Store(CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath)));
         services.AddSingleton<Secrets>();
         services.AddSingleton<ConfigChangeFeed>();
+        services.AddSingleton<ChangeRunner>();
         services.AddSingleton<ApiKeyRevocations>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<FlagService>();
@@ -40,7 +42,7 @@ public static class ServiceSetup
         services.AddSingleton<EnvironmentCompiler>();
 
         // Evaluation: snapshots in memory, keys in memory, streams, usage.
-        services.AddOptions<EvaluationLimits>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
+        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
         services.AddSingleton<Snapshots>();
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<StreamHub>();
@@ -55,6 +57,7 @@ public static class ServiceSetup
         services.AddHostedService<EvaluationWarmup>();
 
         services.AddFlagstaffAuthentication();
+        services.AddFlagstaffDashboard();
         services.AddSingleton<DataProtectionKeys>();
         services.AddDataProtection().SetApplicationName("Flagstaff");
         services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((options, keys) => options.XmlRepository = keys);
@@ -65,7 +68,20 @@ public static class ServiceSetup
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
         });
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            // Problems raised by the framework itself (authentication, routing) get a readable detail too.
+            var problem = context.ProblemDetails;
+            problem.Detail ??= problem.Status switch
+            {
+                StatusCodes.Status401Unauthorized => "Sign in, or send a personal access token as Authorization: Bearer fs_pat_...",
+                StatusCodes.Status403Forbidden => "Your role does not allow this.",
+                StatusCodes.Status404NotFound => "There is nothing at this address.",
+                StatusCodes.Status405MethodNotAllowed => $"{context.HttpContext.Request.Method} is not allowed here.",
+                StatusCodes.Status415UnsupportedMediaType => "The body must be JSON (Content-Type: application/json).",
+                _ => null,
+            };
+        });
         services.AddExceptionHandler<Problems>();
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {

@@ -94,7 +94,15 @@ public static partial class Startup
         {
             if (await store.ReadAsync(s => s.FindApiKeyAsync(secrets.Hash(key.Secret)), cancellationToken).ConfigureAwait(false) is null)
             {
-                await services.GetRequiredService<ApiKeyService>().CreateAsync(key.Project, key.Environment, new CreateApiKeyRequest(key.Name, key.Kind), key.Secret, actor, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await services.GetRequiredService<ApiKeyService>().CreateAsync(key.Project, key.Environment, new CreateApiKeyRequest(key.Name, key.Kind), key.Secret, actor, cancellationToken).ConfigureAwait(false);
+                }
+                catch (NotFoundException e)
+                {
+                    throw new InvalidOperationException($"the provisioned API key for {key.Project}/{key.Environment} cannot be created: {e.Message}", e);
+                }
+
                 string kind = key.Kind == ApiKeyKind.Server ? "server" : "client";
                 LogKeyProvisioned(logger, kind, key.Project, key.Environment);
             }
@@ -121,6 +129,9 @@ public static partial class Startup
             LogAdminTokenProvisioned(logger);
         }
     }
+
+    [LoggerMessage(EventId = 99, Level = LogLevel.Critical, Message = "Flagstaff could not start: {Reason}")]
+    public static partial void LogStartFailed(ILogger logger, string reason, Exception exception);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Storage: {Database} at {Location} (schema {Migrations})")]
     private static partial void LogStorage(ILogger logger, string database, string location, string migrations);

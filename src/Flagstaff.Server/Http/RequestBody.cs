@@ -25,6 +25,7 @@ public static class RequestBody
 
         if (request.ContentLength > limit)
         {
+            context.Response.Headers.Connection = "close";
             throw new PayloadTooLargeException(limit);
         }
 
@@ -47,6 +48,7 @@ public static class RequestBody
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
+            context.Response.Headers.Connection = "close";
             throw new PayloadTooLargeException(limit);
         }
     }

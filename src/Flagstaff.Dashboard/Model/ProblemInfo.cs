@@ -1,0 +1,41 @@
+using Flagstaff.Domain;
+using Flagstaff.Server.Services;
+using Flagstaff.Storage;
+
+namespace Flagstaff.Dashboard.Model;
+
+/// <summary>
+/// What went wrong with a change, as the HTTP API's problem details say it: a title, a message, and
+/// for invalid input the errors by field path (shown next to the fields), for conflicts the current state.
+/// </summary>
+public sealed record ProblemInfo(string Title, string Message, IReadOnlyDictionary<string, IReadOnlyList<string>> Errors, object? Current = null)
+{
+    /// <summary>Whether it is a version conflict (someone else changed the thing meanwhile).</summary>
+    public bool IsConflict { get; init; }
+
+    /// <summary>The problem for a failure a person can act on; null for unexpected failures, which are left to the server's handler.</summary>
+    public static ProblemInfo? From(Exception exception) => exception switch
+    {
+        DomainValidationException e => new ProblemInfo(
+            "Please check the highlighted fields",
+            e.Errors.Count == 1 ? Sentence(e.Errors[0]) : $"{e.Errors.Count} things need fixing.",
+            e.Errors.GroupBy(x => x.Path).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(x => x.Message)], StringComparer.Ordinal)),
+        ConflictException e => new ProblemInfo("Changed meanwhile", e.Message, Empty, e.Current) { IsConflict = e.Message.Contains("changed by someone else", StringComparison.Ordinal) },
+        ConcurrencyConflictException e => new ProblemInfo("Changed meanwhile", e.Message, Empty) { IsConflict = true },
+        DuplicateKeyException => new ProblemInfo("Already exists", "Something with the same key already exists.", Empty),
+        NotFoundException e => new ProblemInfo("Not found", e.Message, Empty),
+        ForbiddenException e => new ProblemInfo("Not allowed", e.Message, Empty),
+        StoreUnavailableException => new ProblemInfo("Storage unavailable", "The database cannot be reached; changes are not possible right now. Evaluation keeps working.", Empty),
+        _ => null,
+    };
+
+    /// <summary>The messages for one field path (and for its sub-paths when <paramref name="nested"/>).</summary>
+    public IReadOnlyList<string> For(string path, bool nested = false) =>
+        nested
+            ? [.. Errors.Where(p => p.Key == path || p.Key.StartsWith(path + ".", StringComparison.Ordinal) || p.Key.StartsWith(path + "[", StringComparison.Ordinal)).SelectMany(p => p.Value)]
+            : Errors.TryGetValue(path, out var messages) ? messages : [];
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> Empty = new Dictionary<string, IReadOnlyList<string>>();
+
+    private static string Sentence(ValidationError error) => error.Path.Length == 0 ? error.Message : $"{error.Path}: {error.Message}";
+}

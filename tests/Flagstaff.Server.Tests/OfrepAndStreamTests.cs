@@ -1,0 +1,211 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Flagstaff.Testing;
+
+namespace Flagstaff.Server.Tests;
+
+/// <summary>OFREP and the configuration stream, on each database.</summary>
+public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApiTestsBase(fixture)
+{
+    private HttpClient Ofrep(string key)
+    {
+        var client = Server.Anonymous();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private async Task<(string Project, string Client)> OfrepProjectAsync()
+    {
+        var project = await NewProjectAsync();
+        await CreateFlagAsync(project, "checkout", Json("""{"valueType":"string","variations":[{"key":"classic","value":"classic"},{"key":"fast","value":"fast"},{"key":"off","fallback":true}]}""").AsObject());
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/checkout/environments/production", Json("""
+            {"enabled":true,
+             "rules":[
+               {"clauses":[{"property":"email","operator":"STR_ENDS_WITH","values":["@acme.com"]}],"serve":{"variation":"fast"}},
+               {"clauses":[{"property":"beta","operator":"TRUE"}],"serve":{"split":{"buckets":[{"variation":"fast","weight":50},{"variation":"classic","weight":50}]}}},
+               {"clauses":[{"property":"banned","operator":"TRUE"}],"serve":{"variation":"off"}}],
+             "defaultServe":{"variation":"classic"}}
+            """), "\"1\"")).ReadJsonAsync();
+        await CreateFlagAsync(project, "dormant");
+        return (project, await CreateKeyAsync(project, "production", "client"));
+    }
+
+    [Fact]
+    public async Task Ofrep_reasons_say_what_decided()
+    {
+        var (_, key) = await OfrepProjectAsync();
+        using var http = Ofrep(key);
+
+        var match = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1","email":"ann@acme.com"}}"""))).ReadJsonAsync();
+        Assert.Equal(("fast", "TARGETING_MATCH", "fast"), (match["value"]!.GetValue<string>(), match["reason"]!.GetValue<string>(), match["variant"]!.GetValue<string>()));
+
+        var split = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1","beta":true}}"""))).ReadJsonAsync();
+        Assert.Equal("SPLIT", split["reason"]!.GetValue<string>());
+        Assert.Contains(split["variant"]!.GetValue<string>(), new[] { "fast", "classic" });
+
+        var byDefault = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
+        Assert.Equal(("classic", "DEFAULT"), (byDefault["value"]!.GetValue<string>(), byDefault["reason"]!.GetValue<string>()));
+
+        var fallback = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1","banned":true}}"""))).ReadJsonAsync();
+        Assert.Equal(("DISABLED", "off"), (fallback["reason"]!.GetValue<string>(), fallback["variant"]!.GetValue<string>()));
+        Assert.False(fallback.AsObject().ContainsKey("value"));
+
+        var off = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/dormant", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
+        Assert.Equal("DISABLED", off["reason"]!.GetValue<string>());
+        Assert.False(off.AsObject().ContainsKey("value"));
+    }
+
+    [Fact]
+    public async Task The_targeting_key_stands_for_the_stickiness_property_so_splits_are_sticky()
+    {
+        var (_, key) = await OfrepProjectAsync();
+        using var http = Ofrep(key);
+
+        var variants = new HashSet<string>();
+        for (int i = 0; i < 40; i++)
+        {
+            var byTargetingKey = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json($$$"""{"context":{"targetingKey":"user-{{{i}}}","beta":true}}"""))).ReadJsonAsync();
+            var byUserId = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json($$$"""{"context":{"userId":"user-{{{i}}}","beta":true}}"""))).ReadJsonAsync();
+            Assert.Equal(byUserId["variant"]!.GetValue<string>(), byTargetingKey["variant"]!.GetValue<string>());
+            variants.Add(byTargetingKey["variant"]!.GetValue<string>());
+        }
+
+        Assert.Equal(2, variants.Count);
+    }
+
+    [Fact]
+    public async Task Ofrep_errors_use_the_protocol_codes_and_statuses()
+    {
+        var (_, key) = await OfrepProjectAsync();
+        using var http = Ofrep(key);
+
+        var missing = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/nope", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync(HttpStatusCode.NotFound);
+        Assert.Equal(("nope", "FLAG_NOT_FOUND"), (missing["key"]!.GetValue<string>(), missing["errorCode"]!.GetValue<string>()));
+
+        var parse = await (await http.SendRawAsync(HttpMethod.Post, "ofrep/v1/evaluate/flags/checkout", "{\"context\":")).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("PARSE_ERROR", parse["errorCode"]!.GetValue<string>());
+
+        var invalid = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":["x"]}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("INVALID_CONTEXT", invalid["errorCode"]!.GetValue<string>());
+        var badKey = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":5}}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("INVALID_CONTEXT", badKey["errorCode"]!.GetValue<string>());
+
+        await (await Ofrep("fs_client_nope").PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("{}"))).ReadJsonAsync(HttpStatusCode.Unauthorized);
+        using var apiKeyHeader = WithKey(key, "X-API-Key");
+        await (await apiKeyHeader.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("{}"))).ReadJsonAsync();
+    }
+
+    [Fact]
+    public async Task Bulk_evaluation_has_an_etag_that_changes_only_when_the_answers_do()
+    {
+        var (project, key) = await OfrepProjectAsync();
+        using var http = Ofrep(key);
+        var context = Json("""{"context":{"targetingKey":"u1","email":"ann@acme.com"}}""");
+
+        var response = await http.PostJsonAsync("ofrep/v1/evaluate/flags", context);
+        var bulk = await response.ReadJsonAsync();
+        Assert.Equal(["checkout", "dormant"], bulk["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()));
+        var etag = response.ETag();
+        var streamUrl = bulk["eventStreams"]![0]!["url"]!.GetValue<string>();
+        Assert.DoesNotContain(key, streamUrl, StringComparison.Ordinal);
+
+        async Task<HttpStatusCode> Again()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "ofrep/v1/evaluate/flags") { Content = new StringContent(context.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.TryAddWithoutValidation("If-None-Match", etag);
+            return (await http.SendAsync(request)).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.NotModified, await Again());
+
+        // A change that does not change this context's answers keeps the ETag...
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dormant/environments/staging/on", null)).ReadJsonAsync();
+        Assert.Equal(HttpStatusCode.NotModified, await Again());
+
+        // ...one that does, changes it, and the event stream says so.
+        await using var events = await SseReader.ConnectAsync(Server.Anonymous(), streamUrl);
+        Assert.Equal(HttpStatusCode.OK, events.Status);
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/dormant/environments/production", Json("""{"enabled":true,"defaultServe":{"variation":"on"}}"""), "\"1\"")).ReadJsonAsync();
+        var notification = await events.NextAsync();
+        Assert.Equal("refetchEvaluation", JsonNode.Parse(notification.Data)!["type"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, await Again());
+    }
+
+    [Fact]
+    public async Task The_stream_sends_the_configuration_then_each_change_as_a_patch()
+    {
+        var (project, server, _) = await SetUpAsync();
+        await using var stream = await SseReader.ConnectAsync(WithKey(server), "stream");
+
+        var first = await stream.NextAsync();
+        Assert.Equal("config", first.Event);
+        var config = JsonNode.Parse(first.Data)!;
+        Assert.Equal(first.Id, config["version"]!.ToJsonString());
+        Assert.Equal(["banner", "search"], config["flags"]!.AsArray().Select(f => f!["slug"]!.GetValue<string>()).Order());
+
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dark/environments/production/on", null)).ReadJsonAsync();
+        var on = await stream.NextAsync();
+        Assert.Equal("patch", on.Event);
+        var patch = JsonNode.Parse(on.Data)!;
+        Assert.Equal("dark", Assert.Single(patch["flags"]!.AsArray())!["slug"]!.GetValue<string>());
+        Assert.Empty(patch["deleted"]!.AsArray());
+        Assert.Equal(long.Parse(first.Id!, System.Globalization.CultureInfo.InvariantCulture) + 1, long.Parse(on.Id!, System.Globalization.CultureInfo.InvariantCulture));
+
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/search/environments/production/off", null)).ReadJsonAsync();
+        var off = JsonNode.Parse((await stream.NextAsync()).Data)!;
+        Assert.Empty(off["flags"]!.AsArray());
+        Assert.Equal("search", Assert.Single(off["deleted"]!.AsArray())!.GetValue<string>());
+
+        // Changes to another environment are not sent.
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dark/environments/staging/on", null)).ReadJsonAsync();
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/search/environments/production/on", null)).ReadJsonAsync();
+        var next = JsonNode.Parse((await stream.NextAsync()).Data)!;
+        Assert.Equal("search", Assert.Single(next["flags"]!.AsArray())!["slug"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_client_that_reconnects_with_last_event_id_gets_only_what_it_missed()
+    {
+        var (project, server, _) = await SetUpAsync();
+        string lastId;
+        await using (var stream = await SseReader.ConnectAsync(WithKey(server), "stream"))
+        {
+            lastId = (await stream.NextAsync()).Id!;
+        }
+
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dark/environments/production/on", null)).ReadJsonAsync();
+        await (await Admin.PatchJsonAsync($"api/projects/{project}/flags/banner", Json("""{"name":"Banner!"}"""), "\"1\"")).ReadJsonAsync();
+
+        await using var resumed = await SseReader.ConnectAsync(WithKey(server), "stream", new Dictionary<string, string> { ["Last-Event-ID"] = lastId });
+        var missed = await resumed.NextAsync();
+        Assert.Equal("patch", missed.Event);
+        Assert.Equal(["banner", "dark"], JsonNode.Parse(missed.Data)!["flags"]!.AsArray().Select(f => f!["slug"]!.GetValue<string>()).Order());
+
+        // Up to date: nothing until the next change.
+        await using var current = await SseReader.ConnectAsync(WithKey(server), "stream", new Dictionary<string, string> { ["Last-Event-ID"] = missed.Id! });
+        await Assert.ThrowsAsync<TimeoutException>(() => current.NextAsync(TimeSpan.FromMilliseconds(500)));
+
+        // A version the server has no history for gets the whole configuration.
+        await using var lost = await SseReader.ConnectAsync(WithKey(server), "stream", new Dictionary<string, string> { ["Last-Event-ID"] = "0" });
+        Assert.Equal("config", (await lost.NextAsync()).Event);
+    }
+
+    [Fact]
+    public async Task Revoking_a_key_closes_its_open_streams()
+    {
+        var (project, server, _) = await SetUpAsync();
+        await using var stream = await SseReader.ConnectAsync(WithKey(server), "stream");
+        await stream.NextAsync();
+
+        var keys = await Admin.GetJsonAsync($"api/projects/{project}/environments/production/keys");
+        var id = keys.AsArray().Single(k => k!["kind"]!.GetValue<string>() == "server")!["id"]!.GetValue<string>();
+        await (await Admin.DeleteAsync($"api/projects/{project}/environments/production/keys/{id}", null)).ReadJsonAsync();
+
+        await stream.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        await (await WithKey(server).GetAsync("stream")).ReadJsonAsync(HttpStatusCode.Unauthorized);
+    }
+}
+
+public sealed class SqliteOfrepAndStreamTests(SqliteServer server) : OfrepAndStreamTests(server), IClassFixture<SqliteServer>;
+
+public sealed class PostgresOfrepAndStreamTests(PostgresServer server) : OfrepAndStreamTests(server), IClassFixture<PostgresServer>;

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Flagstaff.Testing;
+
+namespace Flagstaff.Server.Tests;
+
+/// <summary>A fresh install, and provisioning from configuration for CI and containers.</summary>
+public sealed partial class StartupTests
+{
+    [Fact]
+    public async Task A_fresh_install_is_set_up_once_with_the_token_it_printed()
+    {
+        await using var server = await ServerHost.StartAsync(DatabaseKind.Sqlite, provisionOwner: false);
+        using var client = server.Anonymous();
+        Assert.True((await client.GetJsonAsync("api/setup"))["setupRequired"]!.GetValue<bool>());
+
+        var line = Assert.Single(server.Logs.Lines, l => l.Contains("/setup?token=", StringComparison.Ordinal));
+        var token = SetupToken().Match(line).Groups[1].Value;
+        Assert.StartsWith("setup_", token, StringComparison.Ordinal);
+
+        var refused = await (await client.PostJsonAsync("api/setup", new JsonObject { ["token"] = "setup_guess", ["email"] = "me@example.com", ["name"] = "Me", ["password"] = "a long password" }))
+            .ReadJsonAsync(HttpStatusCode.Forbidden);
+        Assert.Contains("not valid", refused["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var weak = await (await client.PostJsonAsync("api/setup", new JsonObject { ["token"] = token, ["email"] = "me@example.com", ["name"] = "Me", ["password"] = "short" }))
+            .ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.True(weak["errors"]!.AsObject().ContainsKey("password"));
+
+        var owner = await (await client.PostJsonAsync("api/setup", new JsonObject { ["token"] = token, ["email"] = "me@example.com", ["name"] = "Me", ["password"] = "a long password" })).ReadJsonAsync();
+        Assert.Equal("owner", owner["role"]!.GetValue<string>());
+        Assert.Equal("me@example.com", (await client.GetJsonAsync("api/me"))["email"]!.GetValue<string>());
+
+        await (await server.Anonymous().PostJsonAsync("api/setup", new JsonObject { ["token"] = token, ["email"] = "x@example.com", ["name"] = "X", ["password"] = "a long password" }))
+            .ReadJsonAsync(HttpStatusCode.Conflict);
+        Assert.False((await client.GetJsonAsync("api/setup"))["setupRequired"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task A_project_document_keys_and_an_admin_token_are_provisioned_once_from_configuration()
+    {
+        var folder = Directory.CreateTempSubdirectory("flagstaff-provisioning-").FullName;
+        try
+        {
+            var file = Path.Combine(folder, "checkout.flagstaff.json");
+            await File.WriteAllTextAsync(file, """
+                {"flagstaff":1,"key":"checkout","name":"Checkout","environments":[{"key":"ci","name":"CI"}],
+                 "flags":[{"key":"new-payment","name":"New payment","variations":[{"key":"on","value":true},{"key":"off","fallback":true}],
+                           "environments":{"ci":{"enabled":true,"defaultServe":{"variation":"on"}}}}]}
+                """);
+            await using var database = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
+            var settings = new Dictionary<string, string?>
+            {
+                ["Flagstaff:Provisioning:ProjectFile"] = file,
+                ["FLAGSTAFF_INIT_SERVER_API_KEYS"] = "checkout:ci:fs_server_provisionedprovisioned0001",
+                ["FLAGSTAFF_INIT_CLIENT_API_KEYS"] = "checkout:ci:fs_client_provisionedprovisioned0001",
+                ["FLAGSTAFF_INIT_ADMIN_TOKEN"] = "fs_pat_provisionedadmintoken00001",
+            };
+
+            for (int start = 0; start < 2; start++)
+            {
+                await using var server = await ServerHost.StartAsync(DatabaseKind.Sqlite, database, settings, provisionOwner: false);
+                using var serverKey = server.Anonymous();
+                serverKey.DefaultRequestHeaders.Add("X-Tggl-Api-Key", "fs_server_provisionedprovisioned0001");
+                var config = await serverKey.GetJsonAsync("config");
+                Assert.Equal("new-payment", Assert.Single(config.AsArray())!["slug"]!.GetValue<string>());
+
+                using var clientKey = server.Anonymous();
+                clientKey.DefaultRequestHeaders.Add("X-Tggl-Api-Key", "fs_client_provisionedprovisioned0001");
+                Assert.True((await (await clientKey.PostJsonAsync("flags", new JsonObject())).ReadJsonAsync())["new-payment"]!.GetValue<bool>());
+
+                using var admin = server.WithToken("fs_pat_provisionedadmintoken00001");
+                var keys = await admin.GetJsonAsync("api/projects/checkout/environments/ci/keys");
+                Assert.Equal(2, keys.AsArray().Count);
+                Assert.Single((await admin.GetJsonAsync("api/members")).AsArray());
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [GeneratedRegex("token=(setup_[A-Za-z0-9]+)")]
+    private static partial Regex SetupToken();
+}
