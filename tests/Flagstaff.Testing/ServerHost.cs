@@ -45,15 +45,18 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>
     /// Starts a server on a new database (or on <paramref name="database"/>, shared with other servers).
-    /// The owner account and an admin access token are provisioned from configuration.
+    /// The owner account and an admin access token are provisioned from configuration. It listens on
+    /// <paramref name="port"/>, or on a free port when 0 (a fixed port lets a test stop a server and
+    /// start another where clients expect it).
     /// </summary>
     /// <param name="kind">The database to create when <paramref name="database"/> is not given.</param>
     /// <param name="database">A database to use (shared with other servers), or null for a new one.</param>
     /// <param name="settings">Configuration to add or override.</param>
     /// <param name="services">Changes to the service registrations.</param>
     /// <param name="provisionOwner">False to start like a fresh install: no account, a setup token in the log.</param>
+    /// <param name="port">The loopback port to listen on; 0 for a free one.</param>
     public static async Task<ServerHost> StartAsync(
-        DatabaseKind kind, TestDatabase? database = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, bool provisionOwner = true)
+        DatabaseKind kind, TestDatabase? database = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, bool provisionOwner = true, int port = 0)
     {
         var owned = database is null ? await TestDatabase.CreateAsync(kind) : null;
         var db = database ?? owned!;
@@ -63,7 +66,7 @@ public sealed class ServerHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
             ApplicationName = typeof(Startup).Assembly.GetName().Name,
         });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var logs = new LogCollector();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
@@ -110,6 +113,14 @@ public sealed class ServerHost : IAsyncDisposable
         var client = new HttpClient(new ServerLogHandler(Logs) { InnerHandler = new HttpClientHandler() }) { BaseAddress = Address };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
+    }
+
+    /// <summary>A loopback port that is free now (for a server that must come back on the same port).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

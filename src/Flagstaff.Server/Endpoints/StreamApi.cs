@@ -69,7 +69,11 @@ public static class StreamApi
         // Subscribe before reading the snapshot: a change in between is queued, and skipped if the
         // first event already includes it.
         var subscriber = hub.Subscribe(environmentId, keyId, ofrep);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, subscriber.Closed.Token);
+
+        // Streams never end by themselves: on shutdown they are closed at once (clients reconnect to
+        // another node) rather than holding the server until its shutdown timeout.
+        var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, subscriber.Closed.Token, stopping);
         try
         {
             var response = context.Response;
