@@ -35,6 +35,9 @@ public sealed record ProblemInfo(string Title, string Message, IReadOnlyDictiona
             ? [.. Errors.Where(p => p.Key == path || p.Key.StartsWith(path + ".", StringComparison.Ordinal) || p.Key.StartsWith(path + "[", StringComparison.Ordinal)).SelectMany(p => p.Value)]
             : Errors.TryGetValue(path, out var messages) ? messages : [];
 
+    /// <summary>"true" when the field at <paramref name="path"/> has errors (for <c>aria-invalid</c>), else null (no attribute).</summary>
+    public static string? Invalid(ProblemInfo? problem, string path, bool nested = false) => problem?.For(path, nested).Count > 0 ? "true" : null;
+
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> Empty = new Dictionary<string, IReadOnlyList<string>>();
 
     private static string Sentence(ValidationError error) => error.Path.Length == 0 ? error.Message : $"{error.Path}: {error.Message}";

@@ -228,6 +228,45 @@ public sealed record AuditView
 
 public sealed record AuditPage(IReadOnlyList<AuditView> Items, long? Next);
 
+/// <summary>
+/// A flag's evaluations in one environment over a period, as SDKs reported them: one entry in
+/// <see cref="Values"/> per value served (largest total first) and one bucket per
+/// <see cref="BucketMinutes"/>, whose counts are in the order of <see cref="Values"/>.
+/// </summary>
+public sealed record FlagUsage
+{
+    public required string Flag { get; init; }
+
+    public required string Environment { get; init; }
+
+    /// <summary>The start of the first bucket.</summary>
+    public DateTimeOffset From { get; init; }
+
+    /// <summary>The end of the last bucket (exclusive).</summary>
+    public DateTimeOffset To { get; init; }
+
+    public int BucketMinutes { get; init; }
+
+    /// <summary>Every evaluation in the period.</summary>
+    public long Total { get; init; }
+
+    /// <summary>The start of the last minute the flag was evaluated in this environment, at any time usage is kept; null if never.</summary>
+    public DateTimeOffset? LastEvaluated { get; init; }
+
+    public IReadOnlyList<UsageValue> Values { get; init; } = [];
+
+    public IReadOnlyList<UsageBucket> Buckets { get; init; } = [];
+}
+
+/// <summary>A value SDKs reported (JSON text, as sent), the flag's variation with that value if any, and how often it was served in the period.</summary>
+public sealed record UsageValue(string Value, string? Variation, long Total);
+
+/// <summary>One bucket of a period: when it starts, its evaluations, and their split by value (in the order of <see cref="FlagUsage.Values"/>).</summary>
+public sealed record UsageBucket(DateTimeOffset Start, long Total, IReadOnlyList<long> Counts);
+
+/// <summary>When each flag was last evaluated (the start of that minute), by environment key then flag key.</summary>
+public sealed record LastEvaluated(IReadOnlyDictionary<string, IReadOnlyDictionary<string, DateTimeOffset>> Environments);
+
 public sealed record Me(Account Account, bool SetupRequired);
 
 public sealed record SetupStatus(bool SetupRequired);
@@ -264,6 +303,8 @@ public sealed record SetupStatus(bool SetupRequired);
 [JsonSerializable(typeof(CreatedApiKey))]
 [JsonSerializable(typeof(ImportResult))]
 [JsonSerializable(typeof(AuditPage))]
+[JsonSerializable(typeof(FlagUsage))]
+[JsonSerializable(typeof(LastEvaluated))]
 [JsonSerializable(typeof(Me))]
 [JsonSerializable(typeof(SetupStatus))]
 [JsonSerializable(typeof(IReadOnlyList<Project>))]

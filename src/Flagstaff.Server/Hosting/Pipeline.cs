@@ -26,6 +26,7 @@ public static class Pipeline
         app.MapMembersApi();
         app.MapProjectsApi();
         app.MapFlagsApi();
+        app.MapUsageApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
         app.MapFlagstaffDashboard();

@@ -38,6 +38,7 @@ public static class ServiceSetup
         services.AddSingleton<AccountService>();
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<AuditService>();
+        services.AddSingleton<UsageService>();
         services.AddSingleton<ImportExportService>();
         services.AddSingleton<EnvironmentCompiler>();
 
