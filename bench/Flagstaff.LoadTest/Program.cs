@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 
 // Usage: Flagstaff.LoadTest --url http://127.0.0.1:5080 --key fs_server_... --admin fs_pat_... --project p --flag f
-//        [--environment production] [--count 10000] [--changes 20] [--pid <server pid>]
+//        [--environment production] [--count 10000] [--changes 20] [--pid <server pid>] [--hold <seconds>]
 var options = Options.Parse(args);
 var address = new Uri(options["url"]);
 int count = int.Parse(options.GetValueOrDefault("count", "10000"), CultureInfo.InvariantCulture);
@@ -36,6 +36,11 @@ using var admin = new HttpClient { BaseAddress = address };
 admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options["admin"]);
 var environment = options.GetValueOrDefault("environment", "production");
 var latencies = new List<double>();
+var cpuBefore = CpuTime(pid);
+
+// The changes alternate off and on: start from on, so that the first is a change and not a no-op.
+(await admin.PostAsync($"api/projects/{options["project"]}/flags/{options["flag"]}/environments/{environment}/on", null)).EnsureSuccessStatusCode();
+await Task.Delay(1000);
 for (int change = 0; change < changes; change++)
 {
     foreach (var s in subscribers)
@@ -47,18 +52,59 @@ for (int change = 0; change < changes; change++)
     var response = await admin.PostAsync($"api/projects/{options["project"]}/flags/{options["flag"]}/environments/{environment}/{action}", null);
     response.EnsureSuccessStatusCode();
     var answered = Stopwatch.GetTimestamp();
-    await Task.WhenAll(subscribers.Select(s => s.Patched.Task)).WaitAsync(TimeSpan.FromSeconds(60));
+    try
+    {
+        await Task.WhenAll(subscribers.Select(s => s.Patched.Task)).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+    catch (TimeoutException)
+    {
+        var missing = subscribers.Where(s => !s.Patched.Task.IsCompleted).ToList();
+        Console.WriteLine($"change {change}: {missing.Count} streams did not receive it within 30 s ({missing.Count(s => s.Ended)} of them closed by the server)");
+        throw;
+    }
+
     latencies.AddRange(subscribers.Select(s => Stopwatch.GetElapsedTime(answered, s.PatchedAt).TotalMilliseconds));
     await Task.Delay(500);
 }
 
-latencies.Sort();
-double Percentile(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
-Console.WriteLine($"{changes} changes x {count} streams: from the API's response to each subscriber's receipt p50 {Percentile(0.5):F1} ms, p99 {Percentile(0.99):F1} ms, max {latencies[^1]:F1} ms");
-Console.WriteLine($"(negative values: the event arrived before the API call returned)");
+var cpuAfter = CpuTime(pid);
+if (pid is not null)
+{
+    var user = cpuAfter.User - cpuBefore.User;
+    var system = cpuAfter.System - cpuBefore.System;
+    Console.WriteLine($"server CPU time during the changes: {user.TotalMilliseconds:F0} ms user, {system.TotalMilliseconds:F0} ms system; {(user + system).TotalMicroseconds / Math.Max(1, latencies.Count):F1} µs per event delivered (the 500 ms pauses between changes included)");
+}
+
+if (latencies.Count > 0)
+{
+    latencies.Sort();
+    double Percentile(double q) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
+    Console.WriteLine($"{changes} changes x {count} streams: from the API's response to each subscriber's receipt p50 {Percentile(0.5):F1} ms, p99 {Percentile(0.99):F1} ms, max {latencies[^1]:F1} ms");
+    Console.WriteLine("(negative values: the event arrived before the API call returned)");
+}
+
+if (options.TryGetValue("hold", out var hold))
+{
+    // Keeps the streams open for inspecting the server (dotnet-gcdump, dotnet-counters).
+    Console.WriteLine($"holding {count} streams for {hold} s");
+    await Task.Delay(TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)));
+}
+
 foreach (var s in subscribers)
 {
     s.Dispose();
+}
+
+// User and system CPU time of a process, from /proc/<pid>/stat (in clock ticks of 10 ms).
+static (TimeSpan User, TimeSpan System) CpuTime(int? pid)
+{
+    if (pid is null)
+    {
+        return default;
+    }
+
+    var fields = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+    return (TimeSpan.FromMilliseconds(long.Parse(fields[11], CultureInfo.InvariantCulture) * 10), TimeSpan.FromMilliseconds(long.Parse(fields[12], CultureInfo.InvariantCulture) * 10));
 }
 
 static long Rss(int? pid)
@@ -85,6 +131,8 @@ internal sealed class Subscriber : IDisposable
 
     public long PatchedAt { get; private set; }
 
+    public bool Ended { get; private set; }
+
     public void Expect() => Patched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static async Task<Subscriber> ConnectAsync(Uri address, string key)
@@ -100,35 +148,36 @@ internal sealed class Subscriber : IDisposable
 
     private async Task ReadAsync()
     {
-        var buffer = new byte[2048];
-        var seen = new StringBuilder();
+        // The receipt time is taken before anything else, and events are found by scanning bytes: the
+        // tool's own work must not count as the server's latency.
+        var buffer = new byte[4096];
+        int kept = 0;
         try
         {
             while (true)
             {
-                int read = await _socket.ReceiveAsync(buffer);
+                int read = await _socket.ReceiveAsync(buffer.AsMemory(kept));
+                long at = Stopwatch.GetTimestamp();
                 if (read == 0)
                 {
+                    Ended = true;
                     return;
                 }
 
-                var text = Encoding.UTF8.GetString(buffer, 0, read);
-                seen.Append(text);
-                if (!Configured.Task.IsCompleted && seen.ToString().Contains("event: config", StringComparison.Ordinal))
+                var seen = buffer.AsSpan(0, kept + read);
+                if (!Configured.Task.IsCompleted && seen.IndexOf("event: config"u8) >= 0)
                 {
-                    seen.Clear();
                     Configured.TrySetResult();
                 }
-                else if (seen.ToString().Contains("event: patch", StringComparison.Ordinal))
+                else if (seen.IndexOf("event: patch"u8) >= 0 && !Patched.Task.IsCompleted)
                 {
-                    PatchedAt = Stopwatch.GetTimestamp();
-                    seen.Clear();
+                    PatchedAt = at;
                     Patched.TrySetResult();
                 }
-                else if (seen.Length > 4096)
-                {
-                    seen.Clear();
-                }
+
+                // Keep the last bytes in case a marker is split between two reads.
+                kept = Math.Min(16, seen.Length);
+                seen[^kept..].CopyTo(buffer);
             }
         }
         catch (SocketException)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -88,15 +89,15 @@ public static class StreamApi
             }
 
             long version = snapshot.Version;
-            await response.Body.WriteAsync(Encoding.UTF8.GetBytes("retry: 1000\n\n"), stop.Token).ConfigureAwait(false);
+            var writer = response.BodyWriter;
+            writer.Write("retry: 1000\n\n"u8);
             if (!ofrep)
             {
                 var missed = resumeFrom is { } from ? snapshot.ChangedSince(from) : null;
-                var first = missed is null ? StreamHub.ConfigEvent(snapshot) : missed.Count == 0 ? [] : StreamHub.PatchEvent(snapshot, missed);
-                await response.Body.WriteAsync(first, stop.Token).ConfigureAwait(false);
+                writer.Write(missed is null ? snapshot.ConfigEvent : missed.Count == 0 ? [] : StreamHub.PatchEvent(snapshot, missed));
             }
 
-            await response.Body.FlushAsync(stop.Token).ConfigureAwait(false);
+            await writer.FlushAsync(stop.Token).ConfigureAwait(false);
             await foreach (var e in subscriber.Events.ReadAllAsync(stop.Token).ConfigureAwait(false))
             {
                 if (e.ToVersion >= 0 && e.ToVersion <= version)
@@ -116,8 +117,8 @@ public static class StreamApi
                     version = e.ToVersion;
                 }
 
-                await response.Body.WriteAsync(bytes, stop.Token).ConfigureAwait(false);
-                await response.Body.FlushAsync(stop.Token).ConfigureAwait(false);
+                // One write and one flush: a single send per event.
+                await writer.WriteAsync(bytes, stop.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)

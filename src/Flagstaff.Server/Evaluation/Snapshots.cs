@@ -18,6 +18,7 @@ public sealed class EnvironmentSnapshot
 {
     private const int HistoryLength = 512;
     private byte[]? _configJson;
+    private byte[]? _configEvent;
 
     internal EnvironmentSnapshot(
         Project project, ProjectEnvironment environment, ImmutableDictionary<string, CompiledFlagConfiguration> flags,
@@ -48,6 +49,9 @@ public sealed class EnvironmentSnapshot
 
     /// <summary>The body of <c>GET /config</c>: the flags that are on, built once per snapshot.</summary>
     public byte[] ConfigJson => _configJson ??= Serialize(Active.Select(f => Flags[f.Slug]));
+
+    /// <summary>The first event of a stream (<c>event: config</c>), built once per snapshot and shared by every subscriber.</summary>
+    public byte[] ConfigEvent => _configEvent ??= StreamHub.BuildConfigEvent(this);
 
     public string ETag => "\"" + Version.ToString(CultureInfo.InvariantCulture) + "\"";
 

@@ -149,7 +149,7 @@ public sealed partial class StreamHub : IHostedService, IDisposable
         var environmentId = current.Environment.Id;
         var patch = update.ChangedKeys is { } keys && update.Previous is not null
             ? new StreamEvent(from, current.Version, PatchEvent(current, keys))
-            : new StreamEvent(-1, current.Version, ConfigEvent(current));
+            : new StreamEvent(-1, current.Version, current.ConfigEvent);
         var refetch = new StreamEvent(-1, current.Version, RefetchEvent(current.Version));
         foreach (var subscriber in _subscribers.Keys)
         {
@@ -161,7 +161,7 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     }
 
     /// <summary>The whole configuration: <c>event: config</c>.</summary>
-    public static byte[] ConfigEvent(EnvironmentSnapshot snapshot)
+    internal static byte[] BuildConfigEvent(EnvironmentSnapshot snapshot)
     {
         var json = snapshot.ConfigJson;
         using var buffer = new MemoryStream(json.Length + 64);
