@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -706,6 +707,28 @@ public sealed class StoreSession
         [.. (await QueryAsync<TargetingRow>(
             "SELECT t.flag_id, t.environment_id, t.enabled, t.rules, t.default_serve, t.version, t.updated_at FROM targetings t JOIN flags f ON f.id = t.flag_id WHERE f.project_id = @projectId",
             new { projectId }).ConfigureAwait(false)).Select(r => r.ToTargeting())];
+
+    /// <summary>The targetings of some flags in every environment (a page of the flag list).</summary>
+    public async Task<IReadOnlyList<Targeting>> ListTargetingsOfFlagsAsync(IReadOnlyList<string> flagIds)
+    {
+        ArgumentNullException.ThrowIfNull(flagIds);
+        if (flagIds.Count == 0)
+        {
+            return [];
+        }
+
+        // One parameter per id: the same SQL on both databases (a page has at most a few hundred).
+        var parameters = new DynamicParameters();
+        for (int i = 0; i < flagIds.Count; i++)
+        {
+            parameters.Add("id" + i.ToString(CultureInfo.InvariantCulture), flagIds[i]);
+        }
+
+        var list = string.Join(", ", Enumerable.Range(0, flagIds.Count).Select(i => "@id" + i.ToString(CultureInfo.InvariantCulture)));
+        return [.. (await QueryAsync<TargetingRow>(
+            $"SELECT flag_id, environment_id, enabled, rules, default_serve, version, updated_at FROM targetings WHERE flag_id IN ({list})",
+            parameters).ConfigureAwait(false)).Select(r => r.ToTargeting())];
+    }
 
     /// <summary>Creates a flag's targeting in an environment.</summary>
     public Task InsertTargetingAsync(Targeting targeting) => ExecuteAsync(

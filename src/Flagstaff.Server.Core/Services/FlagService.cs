@@ -21,7 +21,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
             var page = await s.ListFlagsAsync(project.Id, query).ConfigureAwait(false);
             var environments = await s.ListEnvironmentsAsync(project.Id).ConfigureAwait(false);
-            var targetings = (await s.ListTargetingsOfProjectAsync(project.Id).ConfigureAwait(false)).ToLookup(t => t.FlagId);
+            var targetings = (await s.ListTargetingsOfFlagsAsync([.. page.Items.Select(f => f.Id)]).ConfigureAwait(false)).ToLookup(t => t.FlagId);
             var items = page.Items.Select(f => Details(f, targetings[f.Id], environments)).ToList();
             return new FlagList(items, page.Total, query.Offset, query.Limit);
         }, cancellationToken);
