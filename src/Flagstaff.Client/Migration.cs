@@ -65,7 +65,18 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
 
     /// <summary>The stage the flag gives a context now (what the next call for it would do).</summary>
     /// <param name="context">Who the call is for.</param>
-    public MigrationStage GetStage(EvaluationContext context) => _stages.Resolve(_client.GetSnapshot(), context, out _);
+    public MigrationStage GetStage(EvaluationContext context) => GetStage(_client.GetSnapshot(), context);
+
+    /// <summary>The stage a configuration gives a context (for example the one a <see cref="FlagstaffClient.ConfigurationChanged"/> event brings).</summary>
+    /// <param name="snapshot">A configuration of this migration's client.</param>
+    /// <param name="context">Who the call would be for.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public MigrationStage GetStage(FlagSnapshot snapshot, EvaluationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(context);
+        return _stages.Resolve(snapshot, context, out _);
+    }
 
     /// <summary>
     /// Reads as the context's stage says: old only (<c>off</c>, <c>dualwrite</c>); old and new in parallel,
