@@ -29,6 +29,9 @@ public sealed record FlagDocument
     /// <summary>The values it can serve.</summary>
     public IReadOnlyList<Variation> Variations { get; set; } = [];
 
+    /// <summary>A migration flag's settings.</summary>
+    public MigrationSettings? Migration { get; init; }
+
     /// <summary>Whether it is archived.</summary>
     public bool Archived { get; init; }
 

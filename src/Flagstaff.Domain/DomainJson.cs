@@ -30,4 +30,6 @@ namespace Flagstaff.Domain;
 [JsonSerializable(typeof(IReadOnlyList<Clause>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(Serve))]
+[JsonSerializable(typeof(MigrationSettings))]
+[JsonSerializable(typeof(MigrationPath))]
 public sealed partial class DomainJson : JsonSerializerContext;

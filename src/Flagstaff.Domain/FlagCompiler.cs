@@ -47,6 +47,9 @@ public sealed class CompiledFlagConfiguration
     /// <summary>The values of the flag's variations that are not the fallback: what it can serve.</summary>
     public IReadOnlyList<FlagValue> ActiveValues { get; init; } = [];
 
+    /// <summary>A migration flag's settings (null for other kinds): measurements are taken for these flags only.</summary>
+    public MigrationSettings? Migration { get; init; }
+
     /// <summary>The key of the flag's fallback variation, if it has one.</summary>
     public string? FallbackVariation { get; }
 
@@ -107,6 +110,14 @@ public static class FlagCompiler
             writer.WriteEndArray();
             writer.WritePropertyName("defaultVariation");
             WriteVariation(writer, variations[defaultVariation]);
+            if (flag.Kind == FlagKind.Migration && flag.Migration is { } migration)
+            {
+                // Read by Flagstaff's SDK helper; other loaders skip unknown properties.
+                writer.WriteStartObject("migration");
+                writer.WriteNumber("compareRate", migration.CompareRate);
+                writer.WriteEndObject();
+            }
+
             writer.WriteEndObject();
         }
 
@@ -121,6 +132,7 @@ public static class FlagCompiler
         return new CompiledFlagConfiguration(flag.Key, enabled, json, [.. conditionVariations], [.. conditionRules], defaultVariation, flag.Variations.FirstOrDefault(v => v.Fallback)?.Key, loaded.Flag)
         {
             ActiveValues = [.. flag.Variations.Where(v => !v.Fallback && v.Value is not null).Select(v => FlagValue.FromJson(v.Value!.Value))],
+            Migration = flag.Kind == FlagKind.Migration ? flag.Migration : null,
         };
     }
 

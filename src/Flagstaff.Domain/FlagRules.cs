@@ -118,6 +118,8 @@ public static class FlagRules
         {
             errors.Add("variations", "at most one variation can be the fallback");
         }
+
+        MigrationStages.Check(flag, errors);
     }
 
     private static void CheckValue(JsonElement? value, FlagValueType type, string path, ValidationErrors errors)

@@ -264,6 +264,9 @@ public sealed record Flag
     /// <summary>The values it can serve.</summary>
     public IReadOnlyList<Variation> Variations { get; set; } = [];
 
+    /// <summary>A migration flag's settings (path, compare rate, guards); null for other kinds.</summary>
+    public MigrationSettings? Migration { get; init; }
+
     /// <summary>The seed of its percentage rules: one per flag, so its splits are independent of other flags'.</summary>
     public uint Seed { get; init; }
 

@@ -84,6 +84,74 @@ public sealed record UsageCount
     public long Count { get; init; }
 }
 
+/// <summary>The measurements of one migration flag, stage and operation in one 10-second window of an environment.</summary>
+public sealed record MigrationWindow
+{
+    /// <summary>The environment.</summary>
+    public required string EnvironmentId { get; init; }
+
+    /// <summary>The flag's key.</summary>
+    public required string FlagKey { get; init; }
+
+    /// <summary>The window's start in Unix seconds (a multiple of 10).</summary>
+    public long WindowStart { get; init; }
+
+    /// <summary>The stage the calls ran at.</summary>
+    public required string Stage { get; init; }
+
+    /// <summary><c>read</c> or <c>write</c>.</summary>
+    public required string Operation { get; init; }
+
+    /// <summary>Calls to the old side.</summary>
+    public long OldInvoked { get; init; }
+
+    /// <summary>Calls to the old side that threw.</summary>
+    public long OldErrors { get; init; }
+
+    /// <summary>Calls to the new side.</summary>
+    public long NewInvoked { get; init; }
+
+    /// <summary>Calls to the new side that threw.</summary>
+    public long NewErrors { get; init; }
+
+    /// <summary>Reads whose two results were compared.</summary>
+    public long Compared { get; init; }
+
+    /// <summary>Compared reads whose results differed.</summary>
+    public long Inconsistent { get; init; }
+
+    /// <summary>Non-authoritative writes that failed.</summary>
+    public long FailedWrites { get; init; }
+}
+
+/// <summary>One bucket of a latency histogram of a migration window (bucket i: up to 10 µs × 1.25^i).</summary>
+public sealed record MigrationLatency
+{
+    /// <summary>The environment.</summary>
+    public required string EnvironmentId { get; init; }
+
+    /// <summary>The flag's key.</summary>
+    public required string FlagKey { get; init; }
+
+    /// <summary>The window's start in Unix seconds.</summary>
+    public long WindowStart { get; init; }
+
+    /// <summary>The stage.</summary>
+    public required string Stage { get; init; }
+
+    /// <summary><c>read</c> or <c>write</c>.</summary>
+    public required string Operation { get; init; }
+
+    /// <summary><c>old</c> or <c>new</c>.</summary>
+    public required string Side { get; init; }
+
+    /// <summary>The bucket (0 to 79).</summary>
+    public int Bucket { get; init; }
+
+    /// <summary>Calls in the bucket.</summary>
+    public long Count { get; init; }
+}
+
 /// <summary>An account with its password hash, for signing in.</summary>
 /// <param name="Account">The account.</param>
 /// <param name="PasswordHash">The hash, or null when no password was ever set.</param>
@@ -534,6 +602,8 @@ public sealed class StoreSession
 
         public long? ArchivedAt { get; set; }
 
+        public string? Migration { get; set; }
+
         public Flag ToFlag() => new()
         {
             Id = Id,
@@ -545,6 +615,7 @@ public sealed class StoreSession
             ValueType = ParseEnum(ValueType, DomainJson.Default.FlagValueType),
             Tags = FromJson(Tags, DomainJson.Default.IReadOnlyListString),
             Variations = FromJson(Variations, DomainJson.Default.IReadOnlyListVariation),
+            Migration = Migration is null ? null : FromJson(Migration, DomainJson.Default.MigrationSettings),
             Seed = (uint)Seed,
             Version = Version,
             Revision = Revision,
@@ -559,7 +630,7 @@ public sealed class StoreSession
 
     private static T ParseEnum<T>(string name, JsonTypeInfo<T> info) => JsonSerializer.Deserialize("\"" + name + "\"", info)!;
 
-    private const string FlagColumns = "id, project_id, key, name, description, kind, value_type, tags, variations, seed, version, revision, created_at, updated_at, archived_at";
+    private const string FlagColumns = "id, project_id, key, name, description, kind, value_type, tags, variations, seed, version, revision, created_at, updated_at, archived_at, migration";
 
     /// <summary>Lists a project's flags by key, filtered and paged.</summary>
     public async Task<Page<Flag>> ListFlagsAsync(string projectId, FlagQuery query)
@@ -617,7 +688,7 @@ public sealed class StoreSession
 
     /// <summary>Creates a flag (at version 1, revision 1).</summary>
     public Task InsertFlagAsync(Flag flag) => ExecuteAsync(
-        $"INSERT INTO flags ({FlagColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @kind, @valueType, @tags, @variations, @seed, 1, 1, @created, @created, @archived)",
+        $"INSERT INTO flags ({FlagColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @kind, @valueType, @tags, @variations, @seed, 1, 1, @created, @created, @archived, @migration)",
         new
         {
             flag.Id, flag.ProjectId, flag.Key, flag.Name, flag.Description,
@@ -628,14 +699,17 @@ public sealed class StoreSession
             seed = (long)flag.Seed,
             created = Ms(flag.CreatedAt),
             archived = Ms(flag.ArchivedAt),
+            migration = MigrationJson(flag.Migration),
         });
+
+    private static string? MigrationJson(MigrationSettings? settings) => settings is null ? null : Json(settings, DomainJson.Default.MigrationSettings);
 
     /// <summary>
     /// Updates a flag's settings if they are still at <paramref name="expectedVersion"/>; the version and
     /// the revision both go up.
     /// </summary>
     public async Task UpdateFlagAsync(Flag flag, long expectedVersion) => Expect(await ExecuteAsync(
-        "UPDATE flags SET name = @Name, description = @Description, kind = @kind, value_type = @valueType, tags = @tags, variations = @variations, archived_at = @archived, " +
+        "UPDATE flags SET name = @Name, description = @Description, kind = @kind, value_type = @valueType, tags = @tags, variations = @variations, archived_at = @archived, migration = @migration, " +
         "updated_at = @updated, version = version + 1, revision = revision + 1 WHERE id = @Id AND version = @expectedVersion",
         new
         {
@@ -645,6 +719,7 @@ public sealed class StoreSession
             tags = Json(flag.Tags, DomainJson.Default.IReadOnlyListString),
             variations = Json(flag.Variations, DomainJson.Default.IReadOnlyListVariation),
             archived = Ms(flag.ArchivedAt),
+            migration = MigrationJson(flag.Migration),
             updated = Ms(flag.UpdatedAt),
             flag.Id,
             expectedVersion,
@@ -934,6 +1009,68 @@ public sealed class StoreSession
 
     /// <summary>Deletes usage older than a minute.</summary>
     public Task PruneUsageAsync(long beforeMinute) => ExecuteAsync("DELETE FROM usage_counts WHERE minute < @beforeMinute", new { beforeMinute });
+
+    // ----------------------------------------------------------------- migration measurements
+
+    /// <summary>Adds migration measurements (summed with what is stored for the same window).</summary>
+    public async Task AddMigrationWindowsAsync(IEnumerable<MigrationWindow> windows, IEnumerable<MigrationLatency> latency)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        ArgumentNullException.ThrowIfNull(latency);
+        foreach (var w in windows)
+        {
+            await ExecuteAsync(
+                "INSERT INTO migration_windows (environment_id, flag_key, window_start, stage, operation, old_invoked, old_errors, new_invoked, new_errors, compared, inconsistent, failed_writes) " +
+                "VALUES (@EnvironmentId, @FlagKey, @WindowStart, @Stage, @Operation, @OldInvoked, @OldErrors, @NewInvoked, @NewErrors, @Compared, @Inconsistent, @FailedWrites) " +
+                "ON CONFLICT (environment_id, flag_key, window_start, stage, operation) DO UPDATE SET " +
+                "old_invoked = migration_windows.old_invoked + excluded.old_invoked, old_errors = migration_windows.old_errors + excluded.old_errors, " +
+                "new_invoked = migration_windows.new_invoked + excluded.new_invoked, new_errors = migration_windows.new_errors + excluded.new_errors, " +
+                "compared = migration_windows.compared + excluded.compared, inconsistent = migration_windows.inconsistent + excluded.inconsistent, " +
+                "failed_writes = migration_windows.failed_writes + excluded.failed_writes",
+                w).ConfigureAwait(false);
+        }
+
+        foreach (var l in latency)
+        {
+            await ExecuteAsync(
+                "INSERT INTO migration_latency (environment_id, flag_key, window_start, stage, operation, side, bucket, count) " +
+                "VALUES (@EnvironmentId, @FlagKey, @WindowStart, @Stage, @Operation, @Side, @Bucket, @Count) " +
+                "ON CONFLICT (environment_id, flag_key, window_start, stage, operation, side, bucket) DO UPDATE SET count = migration_latency.count + excluded.count",
+                l).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A flag's migration windows from one window start (inclusive) to another (exclusive), oldest first.</summary>
+    public async Task<IReadOnlyList<MigrationWindow>> ListMigrationWindowsAsync(string environmentId, string flagKey, long fromStart, long toStart) =>
+        await QueryAsync<MigrationWindow>(
+            "SELECT environment_id, flag_key, window_start, stage, operation, old_invoked, old_errors, new_invoked, new_errors, compared, inconsistent, failed_writes FROM migration_windows " +
+            "WHERE environment_id = @environmentId AND flag_key = @flagKey AND window_start >= @fromStart AND window_start < @toStart ORDER BY window_start, stage, operation",
+            new { environmentId, flagKey, fromStart, toStart }).ConfigureAwait(false);
+
+    /// <summary>A flag's latency buckets over the same windows.</summary>
+    public async Task<IReadOnlyList<MigrationLatency>> ListMigrationLatencyAsync(string environmentId, string flagKey, long fromStart, long toStart) =>
+        await QueryAsync<MigrationLatency>(
+            "SELECT environment_id, flag_key, window_start, stage, operation, side, bucket, count FROM migration_latency " +
+            "WHERE environment_id = @environmentId AND flag_key = @flagKey AND window_start >= @fromStart AND window_start < @toStart ORDER BY window_start, side, bucket",
+            new { environmentId, flagKey, fromStart, toStart }).ConfigureAwait(false);
+
+    /// <summary>The environments and flags with migration measurements since a window start.</summary>
+    public async Task<IReadOnlyList<(string EnvironmentId, string FlagKey)>> ListMeasuredMigrationsAsync(long sinceStart) =>
+        await QueryAsync<(string, string)>(
+            "SELECT DISTINCT environment_id, flag_key FROM migration_windows WHERE window_start >= @sinceStart ORDER BY environment_id, flag_key", new { sinceStart }).ConfigureAwait(false);
+
+    /// <summary>Deletes migration measurements of windows that start before an instant (Unix seconds).</summary>
+    public async Task PruneMigrationWindowsAsync(long beforeStart)
+    {
+        await ExecuteAsync("DELETE FROM migration_windows WHERE window_start < @beforeStart", new { beforeStart }).ConfigureAwait(false);
+        await ExecuteAsync("DELETE FROM migration_latency WHERE window_start < @beforeStart", new { beforeStart }).ConfigureAwait(false);
+    }
+
+    /// <summary>The latest change to a flag in an environment made by a system actor (such as the guard).</summary>
+    public async Task<AuditEntry?> LastSystemChangeAsync(string flagId, string environmentId, string actorName) =>
+        (await QuerySingleAsync<AuditRow>(
+            $"SELECT {AuditColumns} FROM audit_log WHERE flag_id = @flagId AND environment_id = @environmentId AND actor_id IS NULL AND actor_name = @actorName ORDER BY id DESC LIMIT 1",
+            new { flagId, environmentId, actorName }).ConfigureAwait(false))?.ToEntry();
 
     /// <summary>
     /// Records context properties SDKs saw: unknown ones join the catalogue (as text, until someone

@@ -96,6 +96,9 @@ public sealed record CreateFlagRequest
 
     /// <summary>Initial targeting per environment key; others start off, serving the fallback (or the first variation).</summary>
     public IReadOnlyDictionary<string, EnvironmentTargeting>? Environments { get; init; }
+
+    /// <summary>For a migration flag (required): its path, compare rate and guards. Its variations are made from the path.</summary>
+    public MigrationSettings? Migration { get; init; }
 }
 
 public sealed record UpdateFlagRequest
@@ -109,6 +112,9 @@ public sealed record UpdateFlagRequest
     public FlagKind? Kind { get; init; }
 
     public IReadOnlyList<Variation>? Variations { get; init; }
+
+    /// <summary>A migration flag's settings, replaced as a whole (fields left out take their defaults; the path cannot change).</summary>
+    public MigrationSettings? Migration { get; init; }
 }
 
 /// <summary>A flag's targeting in one environment, as written by <c>PUT</c>.</summary>
@@ -305,6 +311,8 @@ public sealed record SetupStatus(bool SetupRequired);
 [JsonSerializable(typeof(AuditPage))]
 [JsonSerializable(typeof(FlagUsage))]
 [JsonSerializable(typeof(LastEvaluated))]
+[JsonSerializable(typeof(MigrationStatus))]
+[JsonSerializable(typeof(MigrationActionRequest))]
 [JsonSerializable(typeof(Me))]
 [JsonSerializable(typeof(SetupStatus))]
 [JsonSerializable(typeof(IReadOnlyList<Project>))]

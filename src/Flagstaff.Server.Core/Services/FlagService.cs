@@ -41,7 +41,20 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
             var environments = await s.ListEnvironmentsAsync(project.Id).ConfigureAwait(false);
             var segments = await s.SegmentsByKeyAsync(project).ConfigureAwait(false);
-            var valueType = request.ValueType ?? FlagValueType.Boolean;
+            var kind = request.Kind ?? FlagKind.Release;
+            var valueType = request.ValueType ?? (kind == FlagKind.Migration ? FlagValueType.String : FlagValueType.Boolean);
+            var errors = new ValidationErrors();
+            IReadOnlyList<Variation>? variations = request.Variations;
+            if (kind == FlagKind.Migration && request.Migration?.Path is { } path)
+            {
+                if (variations is not null)
+                {
+                    errors.Add("variations", "a migration flag's variations are made from its path; leave them out");
+                }
+
+                variations = MigrationStages.Variations(path);
+            }
+
             var flag = new Flag
             {
                 Id = Lookups.NewId(),
@@ -50,9 +63,10 @@ public sealed class FlagService(Store store, ChangeRunner changes)
                 Name = request.Name,
                 Description = request.Description,
                 Tags = request.Tags ?? [],
-                Kind = request.Kind ?? FlagKind.Release,
+                Kind = kind,
                 ValueType = valueType,
-                Variations = request.Variations ?? DefaultVariations(valueType),
+                Variations = variations ?? DefaultVariations(valueType),
+                Migration = request.Migration,
                 Seed = (uint)RandomNumberGenerator.GetInt32(int.MaxValue),
                 Version = 1,
                 Revision = 1,
@@ -60,7 +74,6 @@ public sealed class FlagService(Store store, ChangeRunner changes)
                 UpdatedAt = change.Now,
             };
 
-            var errors = new ValidationErrors();
             FlagRules.CheckFlag(flag, errors);
             foreach (var key in (request.Environments ?? new Dictionary<string, EnvironmentTargeting>()).Keys)
             {
@@ -107,6 +120,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             Tags = request.Tags ?? flag.Tags,
             Kind = request.Kind ?? flag.Kind,
             Variations = request.Variations ?? flag.Variations,
+            Migration = request.Migration is { } migration ? migration with { Path = migration.Path ?? flag.Migration?.Path } : flag.Migration,
         }, cancellationToken);
 
     public Task<FlagDetails> ArchiveAsync(string projectKey, string flagKey, Actor actor, CancellationToken cancellationToken = default) =>
@@ -137,6 +151,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
 
             var errors = new ValidationErrors();
             FlagRules.CheckFlag(updated, errors);
+            CheckUnchangedPath(flag, updated, errors);
             errors.ThrowIfAny();
             CheckAndCompile(project, updated, targetings, environments, await s.SegmentsByKeyAsync(project).ConfigureAwait(false));
 
@@ -154,6 +169,21 @@ public sealed class FlagService(Store store, ChangeRunner changes)
 
             return Details(updated, targetings, environments);
         }, cancellationToken);
+
+    /// <summary>A migration flag's path and kind are fixed when it is created: its stages, and the data each holds, depend on them.</summary>
+    internal static void CheckUnchangedPath(Flag before, Flag after, ValidationErrors errors)
+    {
+        if ((before.Kind == FlagKind.Migration) != (after.Kind == FlagKind.Migration))
+        {
+            errors.Add("kind", before.Kind == FlagKind.Migration
+                ? "a migration flag stays a migration flag; archive it and create another flag instead"
+                : "a flag cannot become a migration flag; create a migration flag instead");
+        }
+        else if (before.Migration?.Path is { } path && after.Migration?.Path is { } newPath && path != newPath)
+        {
+            errors.Add("migration.path", $"is fixed when the flag is created ({JsonSerializer.Serialize(path, DomainJson.Default.MigrationPath).Trim('"')}); create another flag for another path");
+        }
+    }
 
     private static bool Same(Flag a, Flag b) =>
         JsonSerializer.Serialize(a with { UpdatedAt = default }, DomainJson.Default.Flag) == JsonSerializer.Serialize(b with { UpdatedAt = default }, DomainJson.Default.Flag);
@@ -205,7 +235,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
     public Task<TargetingView> SetEnabledAsync(string projectKey, string flagKey, string environmentKey, bool enabled, Actor actor, CancellationToken cancellationToken = default) =>
         ChangeTargetingAsync(projectKey, flagKey, environmentKey, null, actor, enabled ? "enabled" : "disabled", null, t => t with { Enabled = enabled }, cancellationToken);
 
-    private Task<TargetingView> ChangeTargetingAsync(
+    internal Task<TargetingView> ChangeTargetingAsync(
         string projectKey, string flagKey, string environmentKey, long? expectedVersion, Actor actor, string action, string? comment,
         Func<Targeting, Targeting> apply, CancellationToken cancellationToken) =>
         WriteAsync(actor, async change =>
@@ -336,6 +366,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             Kind = document.Kind,
             ValueType = document.ValueType,
             Variations = document.Variations,
+            Migration = document.Migration,
             ArchivedAt = document.Archived ? flag.ArchivedAt ?? now : null,
             UpdatedAt = now,
         };
@@ -389,6 +420,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
         Kind = flag.Kind,
         ValueType = flag.ValueType,
         Variations = flag.Variations,
+        Migration = flag.Migration,
         Archived = flag.ArchivedAt is not null,
         Environments = targetings
             .Select(t => (Environment: environments.FirstOrDefault(e => e.Id == t.EnvironmentId), Targeting: t))

@@ -188,6 +188,10 @@ public sealed class ImportExportService(Store store, ChangeRunner changes)
 
             var flagErrors = new ValidationErrors();
             FlagRules.CheckFlag(settings, flagErrors);
+            if (before is not null)
+            {
+                FlagService.CheckUnchangedPath(before, settings, flagErrors);
+            }
             if (flagErrors.IsEmpty)
             {
                 foreach (var t in newTargetings)

@@ -27,6 +27,7 @@ public static class Pipeline
         app.MapProjectsApi();
         app.MapFlagsApi();
         app.MapUsageApi();
+        app.MapMigrationsApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
         app.MapFlagstaffDashboard();

@@ -39,6 +39,7 @@ public static class ServiceSetup
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<AuditService>();
         services.AddSingleton<UsageService>();
+        services.AddSingleton<MigrationService>();
         services.AddSingleton<ImportExportService>();
         services.AddSingleton<EnvironmentCompiler>();
 
@@ -48,12 +49,15 @@ public static class ServiceSetup
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<StreamHub>();
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<MigrationRecorder>();
         services.AddSingleton<KeyRateLimiter>();
         services.AddSingleton<OfrepChannels>();
         services.AddHostedService(p => p.GetRequiredService<ApiKeyDirectory>());
         services.AddHostedService(p => p.GetRequiredService<Snapshots>());
         services.AddHostedService(p => p.GetRequiredService<StreamHub>());
         services.AddHostedService(p => p.GetRequiredService<UsageRecorder>());
+        services.AddHostedService(p => p.GetRequiredService<MigrationRecorder>());
+        services.AddHostedService<MigrationGuard>();
         services.AddHostedService<ChangeListener>();
         services.AddHostedService<EvaluationWarmup>();
 
