@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Json;
 
 namespace Flagstaff.MigrationDemo;
 
@@ -17,6 +16,7 @@ public sealed class LoadDriver(Uri service, int workers, int recordsPerWorker, i
     private readonly ConcurrentQueue<string> _failureSamples = new();
     private Task[] _workers = [];
     private volatile TaskCompletionSource? _paused;
+    private volatile bool _stopping;
     private int _parked;
     private long _reads;
     private long _writes;
@@ -72,6 +72,12 @@ public sealed class LoadDriver(Uri service, int workers, int recordsPerWorker, i
     /// <summary>Stops issuing requests once those in flight are answered, until <see cref="Resume"/>.</summary>
     public async Task PauseAsync(CancellationToken cancellationToken)
     {
+        // Workers released by the last pause may not have counted themselves out yet.
+        while (Volatile.Read(ref _parked) > 0)
+        {
+            await Task.Delay(5, cancellationToken);
+        }
+
         _paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         while (Volatile.Read(ref _parked) < _workers.Length)
         {
@@ -86,9 +92,10 @@ public sealed class LoadDriver(Uri service, int workers, int recordsPerWorker, i
         paused?.TrySetResult();
     }
 
+    /// <summary>Stops once the requests in flight are answered (so that what was acknowledged is known exactly).</summary>
     public async Task StopAsync()
     {
-        await _stop.CancelAsync();
+        _stopping = true;
         Resume();
         await Task.WhenAll(_workers);
     }
@@ -99,13 +106,14 @@ public sealed class LoadDriver(Uri service, int workers, int recordsPerWorker, i
         long sequence = 0;
         try
         {
-            while (!stop.IsCancellationRequested)
+            while (!_stopping && !stop.IsCancellationRequested)
             {
                 if (_paused is { } paused)
                 {
                     Interlocked.Increment(ref _parked);
                     await paused.Task.WaitAsync(stop);
                     Interlocked.Decrement(ref _parked);
+                    continue;
                 }
 
                 int index = random.Next(recordsPerWorker);
@@ -196,10 +204,9 @@ public sealed class LoadDriver(Uri service, int workers, int recordsPerWorker, i
 
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested)
-        {
-            await StopAsync();
-        }
+        // Disposed without a stop (the story failed): abandon the requests in flight.
+        await _stop.CancelAsync();
+        await StopAsync();
 
         _http.Dispose();
         _stop.Dispose();

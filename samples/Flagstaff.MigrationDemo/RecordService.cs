@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flagstaff.Client;
 using Flagstaff.Evaluation;
@@ -191,6 +192,7 @@ public sealed class RecordService : IAsyncDisposable
         await Repairs.DisposeAsync();
         await Client.DisposeAsync();
         await _dataSource.DisposeAsync();
+        Old.Dispose();
     }
 }
 

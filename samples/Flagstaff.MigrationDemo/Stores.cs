@@ -27,7 +27,7 @@ public interface IRecordStore
 }
 
 /// <summary>The old store: an SQLite file (one writer at a time, readers alongside in WAL mode).</summary>
-public sealed class SqliteRecordStore(string path) : IRecordStore
+public sealed class SqliteRecordStore(string path) : IRecordStore, IDisposable
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
     private readonly SemaphoreSlim _writer = new(1, 1);
@@ -91,6 +91,8 @@ public sealed class SqliteRecordStore(string path) : IRecordStore
             yield return new StoredRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3));
         }
     }
+
+    public void Dispose() => _writer.Dispose();
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
