@@ -40,12 +40,15 @@ public sealed record MigrationSettings
     public double CompareRate { get; set; } = 1;
 
     /// <summary>Trips when new-side errors / new-side calls is above it (0 to 1); null: off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] // null is "off", not "the default": always written
     public double? MaxNewErrorRate { get; set; } = 0.01;
 
     /// <summary>Trips when 1 − inconsistent / compared is below it (0 to 1); null: off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] // null is "off", not "the default": always written
     public double? MinConsistency { get; set; } = 0.999;
 
     /// <summary>Trips when the new side's p99 latency is above this many times the old side's; null: off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] // null is "off", not "the default": always written
     public double? MaxLatencyRatio { get; set; } = 3;
 
     /// <summary>The window guards judge over, in seconds (a multiple of 10, from 10 to 3600).</summary>

@@ -53,6 +53,10 @@ public sealed class ClientsTests
         ("number-rate", """{"valueType":"number","variations":[{"key":"low","value":0.5},{"key":"high","value":1e21},{"key":"none","value":0}]}""",
             """{"enabled":true,"rules":[{"clauses":[{"property":"age","operator":"GT","value":30}],"serve":{"variation":"high"}}],"defaultServe":{"variation":"none"}}"""),
         ("off-everywhere", "{}", """{"enabled":false,"rules":[],"defaultServe":{"variation":"on"}}"""),
+
+        // A migration flag: a string flag whose configuration carries a "migration" property the clients must skip.
+        ("migration-orders", """{"kind":"migration","migration":{"path":"full","compareRate":0.5}}""",
+            """{"enabled":true,"rules":[{"clauses":[{"property":"plan","operator":"STR_EQUAL","values":["enterprise"]}],"serve":{"variation":"live"}}],"defaultServe":{"split":{"property":"userId","buckets":[{"variation":"dualwrite","weight":60},{"variation":"shadow","weight":40}]}}}"""),
     ];
 
     private static string Rule(string clause) =>
@@ -75,7 +79,7 @@ public sealed class ClientsTests
         var ofrepCases = new JsonArray([.. contexts.Take(40).SelectMany((c, i) => Flags.Select(f => (JsonNode)new JsonObject
         {
             ["flag"] = f.Key,
-            ["type"] = f.Key switch { "split-checkout" => "string", "json-limits" => "object", "number-rate" => "number", _ => "boolean" },
+            ["type"] = f.Key switch { "split-checkout" or "migration-orders" => "string", "json-limits" => "object", "number-rate" => "number", _ => "boolean" },
             ["context"] = Ofrep(c!, i),
         }))]);
         ofrepCases.Add(new JsonObject { ["flag"] = "does-not-exist", ["type"] = "boolean", ["context"] = new JsonObject { ["targetingKey"] = "u" } });

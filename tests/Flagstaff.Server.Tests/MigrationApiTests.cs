@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Services;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -37,9 +38,10 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
             });
         }
 
-        var tuned = await CreateMigrationAsync(project, "tuned", Json("""{"path":"short","compareRate":0.1,"maxLatencyRatio":null,"minSamples":500}"""));
+        await CreateMigrationAsync(project, "tuned", Json("""{"path":"short","compareRate":0.1,"maxLatencyRatio":null,"minSamples":500}"""));
+        var tuned = await Admin.GetJsonAsync($"api/projects/{project}/flags/tuned");
         Assert.True(JsonNode.DeepEquals(
-            Json("""{"path":"short","compareRate":0.1,"maxNewErrorRate":0.01,"minConsistency":0.999,"windowSeconds":60,"minSamples":500}"""),
+            Json("""{"path":"short","compareRate":0.1,"maxNewErrorRate":0.01,"minConsistency":0.999,"maxLatencyRatio":null,"windowSeconds":60,"minSamples":500}"""),
             tuned["flag"]!["migration"]), tuned["flag"]!["migration"]!.ToJsonString());
     }
 
@@ -80,9 +82,10 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
         await CreateMigrationAsync(project, "orders", Json("""{"path":"full"}"""));
         var url = $"api/projects/{project}/flags/orders";
 
-        var updated = await (await Admin.PatchJsonAsync(url, Json("""{"migration":{"compareRate":0.25,"maxLatencyRatio":null,"windowSeconds":120}}"""), "\"1\"")).ReadJsonAsync();
+        await (await Admin.PatchJsonAsync(url, Json("""{"migration":{"compareRate":0.25,"maxLatencyRatio":null,"windowSeconds":120}}"""), "\"1\"")).ReadJsonAsync();
+        var updated = await Admin.GetJsonAsync(url);
         Assert.True(JsonNode.DeepEquals(
-            Json("""{"path":"full","compareRate":0.25,"maxNewErrorRate":0.01,"minConsistency":0.999,"windowSeconds":120,"minSamples":50}"""),
+            Json("""{"path":"full","compareRate":0.25,"maxNewErrorRate":0.01,"minConsistency":0.999,"maxLatencyRatio":null,"windowSeconds":120,"minSamples":50}"""),
             updated["flag"]!["migration"]), updated["flag"]!["migration"]!.ToJsonString());
         Assert.Equal(2, updated["flag"]!["version"]!.GetValue<long>());
 
@@ -288,6 +291,172 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
         Assert.NotNull(document["paths"]!["/api/projects/{project}/flags/{flag}/migration/actions"]!["post"]);
     }
 
+    private const string Cohorts = """
+        {"enabled":true,"rules":[
+          {"id":"beta","name":"Beta","clauses":[{"property":"plan","operator":"STR_EQUAL","values":["beta"]}],"serve":{"variation":"live"}},
+          {"id":"done","name":"Internal","clauses":[{"property":"plan","operator":"STR_EQUAL","values":["internal"]}],"serve":{"variation":"complete"}},
+          {"id":"late","name":"Late","clauses":[{"property":"plan","operator":"STR_EQUAL","values":["late"]}],"serve":{"variation":"rampdown"}}],
+         "defaultServe":{"split":{"buckets":[{"variation":"shadow","weight":50},{"variation":"live","weight":30},{"variation":"rampdown","weight":20}]}}}
+        """;
+
+    private static string NewErrors(int errors, int calls) => $$$"""
+        {"measurements":[{"flag":"orders","stage":"live","operation":"read","from":1764115200000,"to":1764115205000,
+          "old":{"invoked":{{{calls}}},"errors":0,"latency":[[14,{{{calls}}}]]},"new":{"invoked":{{{calls}}},"errors":{{{errors}}},"latency":[[15,{{{calls}}}]]}}]}
+        """;
+
+    [Fact]
+    public async Task A_tripped_guard_sends_live_and_rampdown_cohorts_to_the_safe_stage_in_one_audited_change_that_reaches_the_stream()
+    {
+        var project = await NewProjectAsync();
+        await CreateMigrationAsync(project, "orders", Json("""{"path":"full"}"""), environments: Json($$"""{"production":{{Cohorts}}}"""));
+        using var sdk = WithKey(await ServerKeyAsync(project));
+        await using var stream = await SseReader.ConnectAsync(sdk, "stream");
+        Assert.Equal("config", (await stream.NextAsync()).Event);
+
+        // 210 of 5,000 calls to new failed: 4.2 % against 1 %. The guards run by themselves every 5 seconds.
+        await ReportAsync(sdk, NewErrors(210, 5000));
+        var url = $"api/projects/{project}/flags/orders/environments/production";
+        var moved = await EventuallyAsync(async () =>
+        {
+            var targeting = await Admin.GetJsonAsync(url);
+            return targeting["version"]!.GetValue<long>() > 1 ? targeting : null;
+        }, "the guard to roll the cohorts back");
+
+        Assert.True(JsonNode.DeepEquals(Json("""
+            [{"variation":"shadow"},{"variation":"complete"},{"variation":"shadow"}]
+            """), new JsonArray([.. moved["rules"]!.AsArray().Select(r => r!["serve"]!.DeepClone())])), moved["rules"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(Json("""{"split":{"buckets":[{"variation":"shadow","weight":100}]}}"""), moved["defaultServe"]), moved["defaultServe"]!.ToJsonString());
+        Assert.Equal(2, moved["version"]!.GetValue<long>());
+
+        var entry = (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/history"))[0]!;
+        Assert.Equal("guard", entry["actor"]!["name"]!.GetValue<string>());
+        Assert.Null(entry["actor"]!["accountId"]);
+        Assert.Equal("guard-rollback", entry["action"]!.GetValue<string>());
+        Assert.Equal("production", entry["environment"]!.GetValue<string>());
+        Assert.Equal("new error rate 4.2 % over 60 s (210 of 5,000 calls) above 1 %: cohorts at live and rampdown moved to shadow", entry["comment"]!.GetValue<string>());
+
+        // SDKs hear of it like any change.
+        SseEvent patch;
+        do
+        {
+            patch = await stream.NextAsync(TimeSpan.FromSeconds(10));
+        }
+        while (patch.Event != "patch");
+        var flag = JsonNode.Parse(patch.Data)!["flags"]!.AsArray().Single(f => f!["slug"]!.GetValue<string>() == "orders")!;
+        Assert.DoesNotContain("\"live\"", flag.ToJsonString(), StringComparison.Ordinal);
+
+        // The status says what happened, and guards wait one window before judging this flag again.
+        var status = await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/migration?environment=production");
+        Assert.Equal("maxNewErrorRate", status["lastTrip"]!["guard"]!.GetValue<string>());
+        Assert.Equal(entry["comment"]!.GetValue<string>(), status["lastTrip"]!["comment"]!.GetValue<string>());
+        Assert.All(status["guards"]!.AsArray(), g => Assert.Equal("cooling-down", g!["status"]!.GetValue<string>()));
+        Assert.DoesNotContain(await Server.Services.GetRequiredService<MigrationService>().GuardAsync(), r => r.Project == project);
+    }
+
+    [Fact]
+    public async Task Guards_do_not_judge_with_fewer_samples_than_minSamples_and_never_move_complete()
+    {
+        var project = await NewProjectAsync();
+        await CreateMigrationAsync(project, "orders", Json("""{"path":"full","minSamples":100}"""), environments: Json($$"""{"production":{{Cohorts}}}"""));
+        await CreateMigrationAsync(project, "finished", Json("""{"path":"full"}"""), environments: Json("""{"production":{"enabled":true,"defaultServe":{"variation":"complete"}}}"""));
+        using var sdk = WithKey(await ServerKeyAsync(project));
+        var guards = Server.Services.GetRequiredService<MigrationService>();
+
+        // Half of 99 calls failed: one call short of judging.
+        await ReportAsync(sdk, NewErrors(50, 99));
+        await ReportAsync(sdk, NewErrors(500, 1000).Replace("\"orders\"", "\"finished\"", StringComparison.Ordinal).Replace("\"live\"", "\"complete\"", StringComparison.Ordinal));
+        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        Assert.DoesNotContain(await guards.GuardAsync(), r => r.Project == project);
+        Assert.Equal(1, (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/environments/production"))["version"]!.GetValue<long>());
+        Assert.Equal(1, (await Admin.GetJsonAsync($"api/projects/{project}/flags/finished/environments/production"))["version"]!.GetValue<long>());
+        var status = await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/migration?environment=production");
+        var errorRate = status["guards"]!.AsArray().Single(g => g!["guard"]!.GetValue<string>() == "maxNewErrorRate")!;
+        Assert.Equal("waiting", errorRate["status"]!.GetValue<string>());
+        Assert.Equal(99, errorRate["samples"]!.GetValue<long>());
+        Assert.Equal(100, errorRate["minSamples"]!.GetValue<int>());
+
+        // The hundredth call: now it judges, and trips.
+        await ReportAsync(sdk, NewErrors(1, 1));
+        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        await EventuallyAsync(async () => (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/environments/production"))["version"]!.GetValue<long>() > 1 ? "moved" : null, "the guard to trip");
+        Assert.Equal(1, (await Admin.GetJsonAsync($"api/projects/{project}/flags/finished/environments/production"))["version"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task The_consistency_and_latency_guards_trip_on_their_figures()
+    {
+        var project = await NewProjectAsync();
+        await CreateMigrationAsync(project, "orders", Json("""{"path":"short","maxNewErrorRate":null}"""), environments: Json("""{"production":{"enabled":true,"defaultServe":{"variation":"live"}}}"""));
+        await CreateMigrationAsync(project, "users", Json("""{"path":"short","minConsistency":null}"""), environments: Json("""{"production":{"enabled":true,"defaultServe":{"variation":"live"}}}"""));
+        using var sdk = WithKey(await ServerKeyAsync(project));
+
+        await ReportAsync(sdk, """
+            {"measurements":[
+              {"flag":"orders","stage":"live","operation":"read","from":1,"to":2,"old":{"invoked":400,"latency":[[14,400]]},"new":{"invoked":400,"errors":400,"latency":[[15,400]]},"compared":400,"inconsistent":12},
+              {"flag":"users","stage":"live","operation":"read","from":1,"to":2,"old":{"invoked":400,"latency":[[10,400]]},"new":{"invoked":400,"latency":[[10,390],[20,10]]},"compared":400,"inconsistent":0}
+            ]}
+            """);
+        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        var comments = await EventuallyAsync(async () =>
+        {
+            var orders = (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/history"))[0]!;
+            var users = (await Admin.GetJsonAsync($"api/projects/{project}/flags/users/history"))[0]!;
+            return orders["action"]!.GetValue<string>() == "guard-rollback" && users["action"]!.GetValue<string>() == "guard-rollback"
+                ? new[] { orders["comment"]!.GetValue<string>(), users["comment"]!.GetValue<string>() }
+                : null;
+        }, "both guards to trip");
+
+        // The error-rate guard is off for orders: consistency tripped, 97 % of 400 compared reads.
+        Assert.Equal("consistency 97 % over 60 s (12 of 400 compared reads differed) below 99.9 %: cohorts at live and rampdown moved to dualwrite", comments[0]);
+
+        // users: p99 of new is bucket 20 (867.4 µs), of old bucket 10 (93.1 µs): 9.3 times.
+        Assert.Equal("new p99 867.4 µs is 9.3 times old p99 93.1 µs over 60 s (400 and 400 calls) above 3 times: cohorts at live and rampdown moved to dualwrite", comments[1]);
+        Assert.Equal("dualwrite", (await Admin.GetJsonAsync($"api/projects/{project}/flags/users/environments/production"))["defaultServe"]!["variation"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Emergency_actions_are_single_calls_recorded_with_the_member()
+    {
+        var project = await NewProjectAsync();
+        await CreateMigrationAsync(project, "orders", Json("""{"path":"full"}"""), environments: Json($$"""{"production":{{Cohorts}}}"""));
+        var url = $"api/projects/{project}/flags/orders/migration/actions";
+
+        var readsBack = await (await Admin.PostJsonAsync(url, Json("""{"environment":"production","action":"reads-to-old"}"""))).ReadJsonAsync();
+        Assert.Equal(["shadow", "complete", "shadow"], readsBack["rules"]!.AsArray().Select(r => r!["serve"]!["variation"]!.GetValue<string>()));
+        Assert.True(JsonNode.DeepEquals(Json("""{"split":{"buckets":[{"variation":"shadow","weight":100}]}}"""), readsBack["defaultServe"]));
+        var entry = (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/history"))[0]!;
+        Assert.Equal("reads-to-old", entry["action"]!.GetValue<string>());
+        Assert.NotNull(entry["actor"]!["accountId"]);
+        Assert.Contains("moved to shadow", entry["comment"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Again: nothing left to move, nothing recorded.
+        Assert.Equal(readsBack["version"]!.GetValue<long>(), (await (await Admin.PostJsonAsync(url, Json("""{"environment":"production","action":"reads-to-old"}"""))).ReadJsonAsync())["version"]!.GetValue<long>());
+
+        var stopped = await (await Admin.PostJsonAsync(url, Json("""{"environment":"production","action":"stop-new-writes"}"""))).ReadJsonAsync();
+        Assert.Equal(["off", "complete", "off"], stopped["rules"]!.AsArray().Select(r => r!["serve"]!["variation"]!.GetValue<string>()));
+        Assert.True(JsonNode.DeepEquals(Json("""{"split":{"buckets":[{"variation":"off","weight":100}]}}"""), stopped["defaultServe"]));
+        Assert.Equal("stop-new-writes", (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/history"))[0]!["action"]!.GetValue<string>());
+
+        // Bad input changes nothing; the direct path has no safe stage; ordinary flags have no migration.
+        var problem = await (await Admin.PostJsonAsync(url, Json("""{"environment":"production","action":"panic"}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(problem["errors"]!["action"]);
+        await (await Admin.PostJsonAsync(url, Json("""{"environment":"nowhere","action":"reads-to-old"}"""))).ReadJsonAsync(HttpStatusCode.NotFound);
+        await CreateMigrationAsync(project, "direct", Json("""{"path":"direct"}"""));
+        problem = await (await Admin.PostJsonAsync($"api/projects/{project}/flags/direct/migration/actions", Json("""{"environment":"production","action":"reads-to-old"}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("stop-new-writes", problem["errors"]!["action"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        await CreateFlagAsync(project, "plain");
+        problem = await (await Admin.PostJsonAsync($"api/projects/{project}/flags/plain/migration/actions", Json("""{"environment":"production","action":"stop-new-writes"}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("not a migration flag", problem["errors"]!["flag"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(stopped["version"]!.GetValue<long>(), (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/environments/production"))["version"]!.GetValue<long>());
+
+        // Viewers cannot act.
+        await (await Admin.PostJsonAsync("api/members", Json("""{"email":"viewer-PROJECT@example.com","name":"Viewer","role":"viewer","password":"viewer password 1"}""".Replace("PROJECT", project, StringComparison.Ordinal)))).ReadJsonAsync(HttpStatusCode.Created);
+        using var viewer = Server.Anonymous();
+        await (await viewer.PostJsonAsync("api/auth/login", Json("""{"email":"viewer-PROJECT@example.com","password":"viewer password 1"}""".Replace("PROJECT", project, StringComparison.Ordinal)))).ReadJsonAsync();
+        await (await viewer.PostJsonAsync(url, Json("""{"environment":"production","action":"stop-new-writes"}"""))).ReadJsonAsync(HttpStatusCode.Forbidden);
+        await viewer.GetJsonAsync($"api/projects/{project}/flags/orders/migration?environment=production");
+    }
+
     protected async Task<JsonNode> CreateMigrationAsync(string project, string key, JsonNode migration, JsonNode? environments = null)
     {
         var extra = new JsonObject { ["kind"] = "migration", ["migration"] = migration.DeepClone() };
@@ -337,3 +506,61 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
 public sealed class SqliteMigrationApiTests(SqliteServer server) : MigrationApiTests(server), IClassFixture<SqliteServer>;
 
 public sealed class PostgresMigrationApiTests(PostgresServer server) : MigrationApiTests(server), IClassFixture<PostgresServer>;
+
+/// <summary>Two server processes on one PostgreSQL database: measurements taken by one node are judged by the guards of every node, and the rollback is made once.</summary>
+public sealed class MigrationNodesTests
+{
+    private static JsonNode Json(string json) => JsonNode.Parse(json)!;
+
+    [Fact]
+    public async Task Measurements_reported_to_one_node_trip_the_guards_and_the_rollback_reaches_the_other_nodes_stream_once()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseKind.Postgres);
+        await using var first = await ServerProcess.StartAsync(database);
+        await using var second = await ServerProcess.StartAsync(database);
+        using var admin = first.Admin();
+        await (await admin.PostJsonAsync("api/projects", Json("""{"key":"shop","name":"Shop"}"""))).ReadJsonAsync(HttpStatusCode.Created);
+        await (await admin.PostJsonAsync("api/projects/shop/flags", Json("""
+            {"key":"orders","name":"Orders","kind":"migration","migration":{"path":"short"},"environments":{"production":{"enabled":true,"defaultServe":{"variation":"live"}}}}
+            """))).ReadJsonAsync(HttpStatusCode.Created);
+        var key = (await (await admin.PostJsonAsync("api/projects/shop/environments/production/keys", Json("""{"name":"backend","kind":"server"}"""))).ReadJsonAsync(HttpStatusCode.Created))["secret"]!.GetValue<string>();
+
+        // The second node learns of the key through the database.
+        SseReader? stream = null;
+        var deadline = Stopwatch.StartNew();
+        while (stream is null)
+        {
+            var client = second.Anonymous();
+            client.DefaultRequestHeaders.Add("X-Tggl-Api-Key", key);
+            var reader = await SseReader.ConnectAsync(client, "stream");
+            if (reader.Status == HttpStatusCode.OK)
+            {
+                stream = reader;
+            }
+            else
+            {
+                await reader.DisposeAsync();
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), second.Output);
+                await Task.Delay(100);
+            }
+        }
+
+        await using (stream)
+        {
+            Assert.Equal("config", (await stream.NextAsync()).Event);
+            using var sdk = first.Anonymous();
+            sdk.DefaultRequestHeaders.Add("X-Tggl-Api-Key", key);
+            await (await sdk.SendRawAsync(HttpMethod.Post, "migrations/report", """
+                {"measurements":[{"flag":"orders","stage":"live","operation":"write","from":1,"to":2,"new":{"invoked":1000,"errors":100},"old":{"invoked":1000}}]}
+                """)).ReadJsonAsync(HttpStatusCode.Accepted);
+
+            var patch = await stream.NextAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal("patch", patch.Event);
+            Assert.Contains("\"dualwrite\"", patch.Data, StringComparison.Ordinal);
+        }
+
+        var history = await admin.GetJsonAsync("api/projects/shop/flags/orders/history");
+        var rollback = Assert.Single(history.AsArray(), e => e!["actor"]!["name"]!.GetValue<string>() == "guard")!;
+        Assert.Equal("new error rate 10 % over 60 s (100 of 1,000 calls) above 1 %: cohorts at live and rampdown moved to dualwrite", rollback["comment"]!.GetValue<string>());
+    }
+}
