@@ -23,6 +23,9 @@ public enum FlagTemplate
 
     /// <summary>A remote configuration value.</summary>
     RemoteConfig,
+
+    /// <summary>A migration from an old system to a new one, in stages (docs/adr/0004-migrations.md).</summary>
+    Migration,
 }
 
 /// <summary>What the "new flag" form collects: the flag's identity, and what its template asks.</summary>
@@ -57,6 +60,12 @@ public sealed class NewFlagInput
 
     /// <summary>Remote configuration: the value's JSON.</summary>
     public string ConfigValue { get; set; } = "{\n  \"timeoutMs\": 1500,\n  \"retries\": 3\n}";
+
+    /// <summary>Migration: the stages it goes through (fixed once created).</summary>
+    public MigrationPath Path { get; set; } = MigrationPath.Full;
+
+    /// <summary>Migration: the share of reads compared in shadow and live, in percent.</summary>
+    public double ComparePercent { get; set; } = 100;
 }
 
 /// <summary>Turns a template and its answers into the request that creates the flag.</summary>
@@ -71,6 +80,7 @@ public static class Templates
         (FlagTemplate.ScheduledRelease, "Scheduled release", "Turns itself on at a date and time you choose.", "calendar"),
         (FlagTemplate.Experiment, "A/B/n test", "Split users evenly across variants.", "grid"),
         (FlagTemplate.RemoteConfig, "Remote configuration", "Serve a JSON value your code reads at run time.", "code"),
+        (FlagTemplate.Migration, "Migration", "Move from an old store to a new one in stages, with guards that send reads back.", "layers"),
     ];
 
     /// <summary>The request for a template's flag in a project with these environments.</summary>
@@ -151,6 +161,12 @@ public static class Templates
                 }),
             },
             FlagTemplate.Experiment => Experiment(request, input, environments),
+            FlagTemplate.Migration => request with
+            {
+                Kind = FlagKind.Migration,
+                ValueType = FlagValueType.String,
+                Migration = new MigrationSettings { Path = input.Path, CompareRate = input.ComparePercent / 100 },
+            },
             _ => request with
             {
                 Kind = FlagKind.Operational,
