@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Flagstaff.Client.Internal;
 using Flagstaff.Evaluation;
@@ -35,6 +36,7 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
     private readonly Func<TReadResult, TReadResult, bool> _compare;
     private readonly Action<MigrationWriteFailure<TWriteInput>>? _onFailedWrite;
     private readonly ILogger _logger;
+    private readonly ClientTelemetry _telemetry;
 
     internal Migration(
         FlagstaffClient client,
@@ -58,6 +60,7 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
         _compare = compare;
         _onFailedWrite = onFailedWrite;
         _logger = client.Logger;
+        _telemetry = client.Telemetry;
     }
 
     /// <summary>The migration flag (for the two-flag pattern, the read routing flag).</summary>
@@ -99,20 +102,20 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
             case MigrationStage.Off or MigrationStage.DualWrite or MigrationStage.Complete:
             {
                 var side = stage.Authoritative();
-                var only = await CallAsync(counters.Of(side), Reader(side), input, cancellationToken).ConfigureAwait(false);
+                var only = await CallAsync(counters, stage, MigrationOperation.Read, side, Reader(side), input, cancellationToken).ConfigureAwait(false);
                 return Answer(stage, MigrationOperation.Read, side, only.Rethrow(), null, false, null);
             }
 
             case MigrationStage.Rampdown:
             {
-                var answer = await CallAsync(counters.New, _readNew, input, cancellationToken).ConfigureAwait(false);
+                var answer = await CallAsync(counters, stage, MigrationOperation.Read, MigrationSide.New, _readNew, input, cancellationToken).ConfigureAwait(false);
                 if (answer.Error is null)
                 {
                     return Answer(stage, MigrationOperation.Read, MigrationSide.New, answer.Value, null, false, null);
                 }
 
                 answer.RethrowIfCancelled(cancellationToken);
-                var fallback = await CallAsync(counters.Old, _readOld, input, cancellationToken).ConfigureAwait(false);
+                var fallback = await CallAsync(counters, stage, MigrationOperation.Read, MigrationSide.Old, _readOld, input, cancellationToken).ConfigureAwait(false);
                 if (fallback.Error is not null)
                 {
                     answer.Rethrow();
@@ -126,13 +129,13 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
                 // Shadow and live: both sides at once, the authoritative one started first.
                 var first = stage.Authoritative();
                 var second = first == MigrationSide.Old ? MigrationSide.New : MigrationSide.Old;
-                var firstCall = CallAsync(counters.Of(first), Reader(first), input, cancellationToken);
-                var secondCall = CallAsync(counters.Of(second), Reader(second), input, cancellationToken);
+                var firstCall = CallAsync(counters, stage, MigrationOperation.Read, first, Reader(first), input, cancellationToken);
+                var secondCall = CallAsync(counters, stage, MigrationOperation.Read, second, Reader(second), input, cancellationToken);
                 var answer = await firstCall.ConfigureAwait(false);
                 var other = await secondCall.ConfigureAwait(false);
                 if (answer.Error is null)
                 {
-                    bool? consistent = other.Error is null && Sampled(compareRate) ? Compare(counters, first, answer.Value, other.Value) : null;
+                    bool? consistent = other.Error is null && Sampled(compareRate) ? Compare(counters, stage, first, answer.Value, other.Value) : null;
                     return Answer(stage, MigrationOperation.Read, first, answer.Value, consistent, false, other.Error);
                 }
 
@@ -169,7 +172,7 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
         var stage = _stages.Resolve(_client.GetSnapshot(), context, out _);
         var counters = _counters[stage, MigrationOperation.Write];
         var first = stage.Authoritative();
-        var answer = await CallAsync(counters.Of(first), Writer(first), input, cancellationToken).ConfigureAwait(false);
+        var answer = await CallAsync(counters, stage, MigrationOperation.Write, first, Writer(first), input, cancellationToken).ConfigureAwait(false);
         if (!stage.WritesBoth())
         {
             return Answer(stage, MigrationOperation.Write, first, answer.Rethrow(), null, false, null);
@@ -178,7 +181,7 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
         if (answer.Error is null)
         {
             var second = first == MigrationSide.Old ? MigrationSide.New : MigrationSide.Old;
-            var other = await CallAsync(counters.Of(second), Writer(second), input, cancellationToken).ConfigureAwait(false);
+            var other = await CallAsync(counters, stage, MigrationOperation.Write, second, Writer(second), input, cancellationToken).ConfigureAwait(false);
             if (other.Error is not null)
             {
                 FailedWrite(counters, stage, second, context, input, other.Error);
@@ -194,7 +197,7 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
         }
 
         // Live or rampdown: old is still written, so it takes the write and new is repaired later.
-        var fallback = await CallAsync(counters.Old, _writeOld, input, cancellationToken).ConfigureAwait(false);
+        var fallback = await CallAsync(counters, stage, MigrationOperation.Write, MigrationSide.Old, _writeOld, input, cancellationToken).ConfigureAwait(false);
         if (fallback.Error is not null)
         {
             answer.Rethrow();
@@ -209,28 +212,39 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
 
     private static bool Sampled(double rate) => rate >= 1 || (rate > 0 && Random.Shared.NextDouble() < rate);
 
-    private static async Task<Outcome<TResult>> CallAsync<TInput, TResult>(SideCounters counters, Func<TInput, CancellationToken, Task<TResult>> call, TInput input, CancellationToken cancellationToken)
+    private async Task<Outcome<TResult>> CallAsync<TInput, TResult>(
+        MigrationCounters counters, MigrationStage stage, MigrationOperation operation, MigrationSide side, Func<TInput, CancellationToken, Task<TResult>> call, TInput input, CancellationToken cancellationToken)
     {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        long started = Stopwatch.GetTimestamp();
+        Outcome<TResult> outcome;
+        bool failed;
         try
         {
-            var value = await call(input, cancellationToken).ConfigureAwait(false);
-            counters.Record(started, error: false);
-            return new Outcome<TResult>(value, null);
+            outcome = new Outcome<TResult>(await call(input, cancellationToken).ConfigureAwait(false), null);
+            failed = false;
         }
         catch (Exception e)
         {
+            outcome = new Outcome<TResult>(default!, e);
+
             // The caller giving up is not the store failing.
-            counters.Record(started, error: !(e is OperationCanceledException && cancellationToken.IsCancellationRequested));
-            return new Outcome<TResult>(default!, e);
+            failed = !(e is OperationCanceledException && cancellationToken.IsCancellationRequested);
         }
+
+        counters.Of(side).Record(started, failed);
+        if (_telemetry.MigrationCallsEnabled)
+        {
+            _telemetry.RecordMigrationCall(_stages.Flag, stage, operation, side, Stopwatch.GetElapsedTime(started), failed ? outcome.Error : null);
+        }
+
+        return outcome;
     }
 
     private Func<TReadInput, CancellationToken, Task<TReadResult>> Reader(MigrationSide side) => side == MigrationSide.Old ? _readOld : _readNew;
 
     private Func<TWriteInput, CancellationToken, Task<TWriteResult>> Writer(MigrationSide side) => side == MigrationSide.Old ? _writeOld : _writeNew;
 
-    private bool Compare(MigrationCounters counters, MigrationSide authoritative, TReadResult answer, TReadResult other)
+    private bool Compare(MigrationCounters counters, MigrationStage stage, MigrationSide authoritative, TReadResult answer, TReadResult other)
     {
         bool consistent;
         try
@@ -244,6 +258,7 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
         }
 
         counters.Compared(consistent);
+        _telemetry.RecordMigrationComparison(_stages.Flag, stage, consistent);
         return consistent;
     }
 
