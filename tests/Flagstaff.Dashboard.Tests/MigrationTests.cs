@@ -123,6 +123,12 @@ public sealed class MigrationTests(DashboardFixture fixture) : DashboardTest(fix
         await page.GotoAsync($"projects/{project}/flags/users-store?tab=migration&env=production");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Send all reads back to old" })).ToBeVisibleAsync();
         Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the page is wider than the window");
+
+        // Its variations are its stages: shown, not editable.
+        await page.GotoAsync($"projects/{project}/flags/users-store?tab=variations");
+        await Expect(page.GetByLabel("Variation 4 key")).ToHaveValueAsync("complete");
+        await Expect(page.GetByLabel("Variation 4 key")).ToBeDisabledAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Remove variation 1" })).ToHaveCountAsync(0);
     }
 
     private static async Task ReportAsync(HttpClient sdk, string body) =>
