@@ -195,12 +195,17 @@ public sealed class ScaleTests(DashboardFixture fixture) : DashboardTest(fixture
         {
             var area = Areas[i / 50];
             int n = i % 50;
+            var kind = kinds[i % kinds.Length];
+
+            // Migration flags serve stages: "live" where the others serve "on".
+            bool migration = kind == FlagKind.Migration;
+            string on = migration ? MigrationStages.Live : "on";
             var production = i % 2 == 0
                 ? new EnvironmentTargeting
                 {
                     Enabled = true,
-                    Rules = [new TargetingRule { Name = "Staff", Clauses = [new Clause { Property = "email", Operator = "STR_ENDS_WITH", Values = ["@example.com"] }], Serve = Serve.Of("on") }],
-                    DefaultServe = new Serve { Split = new Split { Buckets = [new() { Variation = "on", Weight = 20 }, new() { Variation = "off", Weight = 80 }] } },
+                    Rules = [new TargetingRule { Name = "Staff", Clauses = [new Clause { Property = "email", Operator = "STR_ENDS_WITH", Values = ["@example.com"] }], Serve = Serve.Of(on) }],
+                    DefaultServe = new Serve { Split = new Split { Buckets = [new() { Variation = on, Weight = 20 }, new() { Variation = "off", Weight = 80 }] } },
                 }
                 : new EnvironmentTargeting { Enabled = false, DefaultServe = Serve.Of("off") };
             flags.Add(new FlagDocument
@@ -209,13 +214,14 @@ public sealed class ScaleTests(DashboardFixture fixture) : DashboardTest(fixture
                 Name = string.Create(CultureInfo.InvariantCulture, $"{char.ToUpperInvariant(area[0])}{area[1..]} {n:000}"),
                 Description = $"Part {n} of the {area} work",
                 Tags = [area, "q" + ((n % 4) + 1).ToString(CultureInfo.InvariantCulture)],
-                Kind = kinds[i % kinds.Length],
-                ValueType = FlagValueType.Boolean,
-                Variations = [new Variation { Key = "on", Value = JsonSerializer.SerializeToElement(true) }, new Variation { Key = "off", Fallback = true }],
+                Kind = kind,
+                ValueType = migration ? FlagValueType.String : FlagValueType.Boolean,
+                Variations = migration ? MigrationStages.Variations(MigrationPath.Full) : [new Variation { Key = "on", Value = JsonSerializer.SerializeToElement(true) }, new Variation { Key = "off", Fallback = true }],
+                Migration = migration ? new MigrationSettings { Path = MigrationPath.Full } : null,
                 Environments = new Dictionary<string, EnvironmentTargeting>
                 {
-                    ["development"] = new() { Enabled = i % 2 == 0, DefaultServe = Serve.Of("on") },
-                    ["staging"] = new() { Enabled = i % 6 == 0, DefaultServe = Serve.Of("on") },
+                    ["development"] = new() { Enabled = i % 2 == 0, DefaultServe = Serve.Of(on) },
+                    ["staging"] = new() { Enabled = i % 6 == 0, DefaultServe = Serve.Of(on) },
                     ["production"] = production,
                 },
             });
