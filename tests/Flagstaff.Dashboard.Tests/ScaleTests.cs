@@ -184,12 +184,11 @@ public sealed class ScaleTests(DashboardFixture fixture) : DashboardTest(fixture
         return Round(sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2);
     }
 
-    // 20 areas of 50 flags: every kind but migration (whose values are its stages), two tags each;
-    // half of them on in development and in production (there with an e-mail rule and a 20% split),
-    // a sixth on in staging.
+    // 20 areas of 50 flags: every kind, two tags each; half of them on in development and in
+    // production (there with an e-mail rule and a 20% split), a sixth on in staging.
     private static ProjectDocument Document(string project)
     {
-        var kinds = Enum.GetValues<FlagKind>().Where(kind => kind != FlagKind.Migration).ToArray();
+        var kinds = Enum.GetValues<FlagKind>();
         var flags = new List<FlagDocument>(FlagCount);
         for (int i = 0; i < FlagCount; i++)
         {
