@@ -43,14 +43,19 @@ public sealed class StoryOptions
 
     public Action<string> Log { get; set; } = Console.WriteLine;
 
-    /// <summary>The short form the test suite runs: tens of seconds.</summary>
+    /// <summary>
+    /// The short form the test suite runs: tens of seconds, and a lighter load (it shares two cores
+    /// with the other test projects).
+    /// </summary>
     public void Shorten()
     {
         StepDuration = TimeSpan.FromSeconds(2);
         GuardWindowSeconds = 10;
         GuardMinSamples = 20;
         MeasurementInterval = TimeSpan.FromSeconds(1);
-        RecordsPerWorker = 100;
+        Workers = 4;
+        RecordsPerWorker = 150;
+        OperationDelay = TimeSpan.FromMilliseconds(5);
     }
 }
 
