@@ -20,9 +20,12 @@ public sealed class FlagSnapshot : IFlagEvaluator
 {
     private readonly ClientRuntime _runtime;
 
-    internal FlagSnapshot(ClientRuntime runtime, FlagConfiguration? configuration, long? version, int generation)
+    private readonly IReadOnlyDictionary<string, double>? _compareRates;
+
+    internal FlagSnapshot(ClientRuntime runtime, FlagConfiguration? configuration, IReadOnlyDictionary<string, double>? compareRates, long? version, int generation)
     {
         _runtime = runtime;
+        _compareRates = compareRates;
         Configuration = configuration;
         Version = version;
         Generation = generation;
@@ -39,6 +42,12 @@ public sealed class FlagSnapshot : IFlagEvaluator
 
     /// <summary>Increases with every configuration the client takes.</summary>
     internal int Generation { get; }
+
+    /// <summary>
+    /// The share of reads whose two results a migration compares, from the flag's <c>migration</c>
+    /// property; null when the flag is not a migration flag in this configuration.
+    /// </summary>
+    internal double? CompareRate(string slug) => _compareRates is not null && _compareRates.TryGetValue(slug, out double rate) ? rate : null;
 
     /// <summary>The slugs of the flags in this configuration (the flags that are on in the environment).</summary>
     public IReadOnlyList<string> FlagSlugs

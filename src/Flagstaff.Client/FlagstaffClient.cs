@@ -71,9 +71,11 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
     private readonly ClientRuntime _runtime;
     private readonly Synchronizer _synchronizer;
     private readonly UsageReporter? _reporter;
+    private readonly MigrationReporter? _migrationReporter;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _sync;
     private readonly Task _reporting;
+    private readonly Task _migrationReporting;
     private readonly Lock _stateGate = new();
     private FlagSnapshot _snapshot;
     private int _generation;
@@ -110,7 +112,7 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
         var usage = online && options.ReportUsage ? new UsageRecorder(clock, recordContexts: options.ReportContextValues, recordValues: options.ReportContextValues) : null;
         var telemetry = new ClientTelemetry(meterFactory, () => Staleness?.TotalSeconds);
         _runtime = new ClientRuntime(clock, usage, telemetry);
-        _snapshot = new FlagSnapshot(_runtime, null, null, 0);
+        _snapshot = new FlagSnapshot(_runtime, null, null, null, 0);
 
         IConfigurationStore? store = null;
         if (online && options.PersistConfiguration)
@@ -135,6 +137,17 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
         else
         {
             _reporting = Task.CompletedTask;
+        }
+
+        Migrations = new MigrationRecorder(clock);
+        if (online && options.ReportMigrations)
+        {
+            _migrationReporter = new MigrationReporter(Migrations, _http!, options.BaseUrl!, options.ServerKey!, options.RequestTimeout, _logger);
+            _migrationReporting = Task.Run(() => _migrationReporter.RunAsync(options.MigrationReportInterval, clock.Provider, _stop.Token));
+        }
+        else
+        {
+            _migrationReporting = Task.CompletedTask;
         }
     }
 
@@ -172,6 +185,10 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
     internal CoarseClock Clock => _runtime.Clock;
 
     internal ClientTelemetry Telemetry => _runtime.Telemetry;
+
+    internal MigrationRecorder Migrations { get; }
+
+    internal ILogger Logger => _logger;
 
     /// <inheritdoc />
     public FlagSnapshot GetSnapshot() => Volatile.Read(ref _snapshot);
@@ -219,6 +236,11 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
     /// <param name="cancellationToken">Cancels the send.</param>
     public Task FlushUsageAsync(CancellationToken cancellationToken = default) =>
         _reporter?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Sends the migration measurements made so far now, rather than at the next report interval. Never throws.</summary>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    public Task FlushMigrationsAsync(CancellationToken cancellationToken = default) =>
+        _migrationReporter?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
 
     /// <inheritdoc />
     public bool IsActive(string slug, EvaluationContext context) => Volatile.Read(ref _snapshot).IsActive(slug, context);
@@ -269,9 +291,9 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
 
     // ------------------------------------------------------------------ called by the synchronizer
 
-    internal void Publish(FlagConfiguration configuration, long? version, IReadOnlyList<string> changed, string source)
+    internal void Publish(FlagConfiguration configuration, IReadOnlyDictionary<string, double> compareRates, long? version, IReadOnlyList<string> changed, string source)
     {
-        var snapshot = new FlagSnapshot(_runtime, configuration, version, Interlocked.Increment(ref _generation));
+        var snapshot = new FlagSnapshot(_runtime, configuration, compareRates, version, Interlocked.Increment(ref _generation));
         Volatile.Write(ref _snapshot, snapshot);
         _runtime.Telemetry.ConfigurationUpdated(source);
         if (source is "bootstrap" or "persisted")
@@ -376,19 +398,18 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_sync, _reporting).WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
+            await Task.WhenAll(_sync, _reporting, _migrationReporting).WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             // A background task did not stop in time; it stops on its own with the cancelled token.
         }
 
-        if (_reporter is not null)
+        using (var limit = new CancellationTokenSource(_options.RequestTimeout))
         {
-            using var limit = new CancellationTokenSource(_options.RequestTimeout);
             try
             {
-                await _reporter.FlushAsync(limit.Token).ConfigureAwait(false);
+                await Task.WhenAll(FlushUsageAsync(limit.Token), FlushMigrationsAsync(limit.Token)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -401,6 +422,7 @@ public sealed class FlagstaffClient : IFlagstaffClient, IAsyncDisposable, IDispo
         _runtime.Telemetry.Dispose();
         _runtime.Usage?.Dispose();
         _reporter?.Dispose();
+        _migrationReporter?.Dispose();
         if (_ownsHttp)
         {
             _http?.Dispose();

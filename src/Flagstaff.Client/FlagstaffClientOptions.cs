@@ -88,6 +88,12 @@ public sealed class FlagstaffClientOptions
     /// <summary>How often usage is sent. Default 10 s.</summary>
     public TimeSpan ReportInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Whether migrations send their measurements to <c>POST /migrations/report</c> (the server's guards judge them). Default true.</summary>
+    public bool ReportMigrations { get; set; } = true;
+
+    /// <summary>How often migration measurements are sent. Default 5 s, the step of the server's guards.</summary>
+    public TimeSpan MigrationReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The application's name, part of the client id in usage reports.</summary>
     public string? AppName { get; set; }
 
@@ -129,6 +135,7 @@ public sealed class FlagstaffClientOptions
         Positive(errors, MaxReconnectDelay, nameof(MaxReconnectDelay));
         Positive(errors, StreamingRetryInterval, nameof(StreamingRetryInterval));
         Positive(errors, ReportInterval, nameof(ReportInterval));
+        Positive(errors, MigrationReportInterval, nameof(MigrationReportInterval));
         Positive(errors, UnauthorizedRetryInterval, nameof(UnauthorizedRetryInterval));
         if (MaxReconnectDelay < InitialReconnectDelay)
         {

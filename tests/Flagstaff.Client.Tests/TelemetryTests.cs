@@ -68,4 +68,58 @@ public sealed class TelemetryTests
             Assert.Contains(ours, m => (string?)m.Tags["feature_flag.key"] == "telemetry-beta" && (string?)m.Tags["feature_flag.provider.name"] == "Flagstaff");
         }
     }
+
+    [Fact]
+    public async Task Migration_calls_and_comparisons_are_measured_per_flag_stage_operation_and_side()
+    {
+        await using var client = MigrationFlags.Offline(MigrationFlags.PerUser("telemetry-migration", 1));
+        var calls = new List<(double Seconds, Dictionary<string, object?> Tags)>();
+        var comparisons = new List<Dictionary<string, object?>>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == FlagstaffClient.TelemetryName && instrument.Name.StartsWith("flagstaff.client.migration.", StringComparison.Ordinal))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            lock (calls)
+            {
+                calls.Add((value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
+            }
+        });
+        meters.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            lock (comparisons)
+            {
+                comparisons.Add(tags.ToArray().ToDictionary(t => t.Key, t => t.Value));
+            }
+        });
+        meters.Start();
+        var rig = new MigrationRig(client, "telemetry-migration");
+        rig.New.FailWrites = true;
+        var ct = TestContext.Current.CancellationToken;
+
+        await rig.Migration.ReadAsync(Contexts.User("u-shadow"), "r", ct);
+        await rig.Migration.WriteAsync(Contexts.User("u-shadow"), new Record("r", "v"), ct);
+
+        lock (calls)
+        {
+            var ours = calls.Where(c => (string?)c.Tags["feature_flag.key"] == "telemetry-migration").ToList();
+            // Recorded as each call ends: the two reads, made in parallel, in either order.
+            Assert.Equal(
+                ["read new ", "read old ", "write new " + typeof(StoreException).FullName, "write old "],
+                ours.Select(c => $"{c.Tags["flagstaff.migration.operation"]} {c.Tags["flagstaff.migration.side"]} {c.Tags.GetValueOrDefault("error.type")}").Order(StringComparer.Ordinal));
+            Assert.All(ours, c => Assert.Equal("shadow", c.Tags["flagstaff.migration.stage"]));
+            Assert.All(ours, c => Assert.True(c.Seconds >= 0));
+        }
+
+        lock (comparisons)
+        {
+            var compared = Assert.Single(comparisons, c => (string?)c["feature_flag.key"] == "telemetry-migration");
+            Assert.Equal(true, compared["flagstaff.migration.consistent"]);
+        }
+    }
 }

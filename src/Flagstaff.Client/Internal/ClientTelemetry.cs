@@ -19,6 +19,8 @@ internal sealed class ClientTelemetry : IDisposable
     private readonly Counter<long> _evaluations;
     private readonly Counter<long> _updates;
     private readonly Counter<long> _reconnects;
+    private readonly Histogram<double> _migrationCalls;
+    private readonly Counter<long> _migrationComparisons;
 
     public ClientTelemetry(IMeterFactory? meterFactory, Func<double?> configurationAge)
     {
@@ -37,6 +39,8 @@ internal sealed class ClientTelemetry : IDisposable
         _evaluations = Meter.CreateCounter<long>("feature_flag.evaluations", "{evaluation}", "Flag evaluations, by flag, reason and error type.");
         _updates = Meter.CreateCounter<long>("flagstaff.client.configuration.updates", "{update}", "Configurations and patches applied.");
         _reconnects = Meter.CreateCounter<long>("flagstaff.client.reconnects", "{attempt}", "Connection attempts after a failure.");
+        _migrationCalls = Meter.CreateHistogram<double>("flagstaff.client.migration.duration", "s", "Calls a migration made to its old or new side, by flag, stage, operation, side and error type.");
+        _migrationComparisons = Meter.CreateCounter<long>("flagstaff.client.migration.comparisons", "{comparison}", "Reads a migration compared, by flag, stage and whether the two sides agreed.");
         Meter.CreateObservableGauge("flagstaff.client.configuration.age", () => configurationAge() ?? double.NaN, "s", "Seconds since the configuration was last known to be current.");
     }
 
@@ -89,6 +93,38 @@ internal sealed class ClientTelemetry : IDisposable
             }
 
             activity.AddEvent(new ActivityEvent("feature_flag.evaluation", tags: tags));
+        }
+    }
+
+    public bool MigrationCallsEnabled => _migrationCalls.Enabled;
+
+    public void RecordMigrationCall(string flag, MigrationStage stage, MigrationOperation operation, MigrationSide side, TimeSpan duration, Exception? error)
+    {
+        var tags = new TagList
+        {
+            { "feature_flag.key", flag },
+            { "flagstaff.migration.stage", stage.ToName() },
+            { "flagstaff.migration.operation", operation == MigrationOperation.Read ? "read" : "write" },
+            { "flagstaff.migration.side", side == MigrationSide.Old ? "old" : "new" },
+        };
+        if (error is not null)
+        {
+            tags.Add("error.type", error.GetType().FullName);
+        }
+
+        _migrationCalls.Record(duration.TotalSeconds, tags);
+    }
+
+    public void RecordMigrationComparison(string flag, MigrationStage stage, bool consistent)
+    {
+        if (_migrationComparisons.Enabled)
+        {
+            _migrationComparisons.Add(1, new TagList
+            {
+                { "feature_flag.key", flag },
+                { "flagstaff.migration.stage", stage.ToName() },
+                { "flagstaff.migration.consistent", consistent },
+            });
         }
     }
 

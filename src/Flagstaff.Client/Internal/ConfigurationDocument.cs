@@ -7,8 +7,11 @@ namespace Flagstaff.Client.Internal;
 /// <summary>What a stream event, a persisted file or a bootstrap file holds.</summary>
 internal readonly record struct ConfigurationPayload(long? Version, ReadOnlyMemory<byte> Flags, IReadOnlyList<string> Deleted, DateTimeOffset? SavedAt);
 
-/// <summary>One flag of a configuration array, as its slug and its exact JSON.</summary>
-internal readonly record struct RawFlag(string Slug, ReadOnlyMemory<byte> Json);
+/// <summary>
+/// One flag of a configuration array, as its slug and its exact JSON, and the compare rate of its
+/// <c>migration</c> property when it is a migration flag (docs/adr/0004-migrations.md).
+/// </summary>
+internal readonly record struct RawFlag(string Slug, ReadOnlyMemory<byte> Json, double? CompareRate = null);
 
 /// <summary>
 /// Reads and writes the JSON around configurations without compiling them: stream events
@@ -134,13 +137,19 @@ internal static class ConfigurationDocument
 
                 int start = (int)reader.TokenStartIndex;
                 string? slug = null;
+                double? compareRate = null;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     bool isSlug = reader.ValueTextEquals("slug"u8);
+                    bool isMigration = reader.ValueTextEquals("migration"u8);
                     reader.Read();
                     if (isSlug && reader.TokenType == JsonTokenType.String)
                     {
                         slug = reader.GetString();
+                    }
+                    else if (isMigration && reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        compareRate = ReadCompareRate(ref reader);
                     }
                     else
                     {
@@ -153,7 +162,7 @@ internal static class ConfigurationDocument
                     throw new FormatException($"Flag {flags.Count} has no slug.");
                 }
 
-                flags.Add(new RawFlag(slug, array[start..(int)reader.BytesConsumed]));
+                flags.Add(new RawFlag(slug, array[start..(int)reader.BytesConsumed], compareRate));
             }
         }
         catch (JsonException e)
@@ -162,6 +171,28 @@ internal static class ConfigurationDocument
         }
 
         return flags;
+    }
+
+    // The reader stands on the migration object's start. A missing or out-of-range rate is the ADR's
+    // default, 1: comparing too much costs reads, comparing nothing would hide a divergence.
+    private static double ReadCompareRate(ref Utf8JsonReader reader)
+    {
+        double rate = 1;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isRate = reader.ValueTextEquals("compareRate"u8);
+            reader.Read();
+            if (isRate && reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double value) && value is >= 0 and <= 1)
+            {
+                rate = value;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return rate;
     }
 
     /// <summary>Joins flags into one JSON array.</summary>

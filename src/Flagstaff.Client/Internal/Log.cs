@@ -47,11 +47,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 6012, Level = LogLevel.Warning, Message = "Flagstaff could not read a stored or bootstrap configuration ({Source})")]
     public static partial void StoredConfigurationUnreadable(ILogger logger, Exception exception, string source);
 
-    [LoggerMessage(EventId = 6013, Level = LogLevel.Debug, Message = "Flagstaff usage report not sent ({Reason}); it is kept for the next one")]
-    public static partial void ReportFailed(ILogger logger, string reason);
+    [LoggerMessage(EventId = 6013, Level = LogLevel.Debug, Message = "Flagstaff {What} report not sent ({Reason}); it is kept for the next one")]
+    public static partial void ReportFailed(ILogger logger, string what, string reason);
 
-    [LoggerMessage(EventId = 6014, Level = LogLevel.Error, Message = "The Flagstaff server refused the usage report's API key ({Status}); usage reporting stops")]
-    public static partial void ReportKeyRefused(ILogger logger, int status);
+    [LoggerMessage(EventId = 6014, Level = LogLevel.Error, Message = "The Flagstaff server refused the {What} report's API key ({Status}); these reports stop")]
+    public static partial void ReportKeyRefused(ILogger logger, string what, int status);
 
     [LoggerMessage(EventId = 6015, Level = LogLevel.Warning, Message = "A handler of the Flagstaff client's {Event} event threw")]
     public static partial void HandlerFailed(ILogger logger, Exception exception, string @event);
@@ -64,6 +64,18 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6019, Level = LogLevel.Debug, Message = "Flagstaff {Request} answered {Status}")]
     public static partial void RequestFailed(ILogger logger, string request, int status);
+
+    [LoggerMessage(EventId = 6020, Level = LogLevel.Warning, Message = "The failed-write handler of migration {Flag} threw; the failed write it was given may not be repaired")]
+    public static partial void FailedWriteHandlerThrew(ILogger logger, Exception exception, string flag);
+
+    [LoggerMessage(EventId = 6021, Level = LogLevel.Warning, Message = "Migration {Flag}: {Count} measurements could not be sent for too long and were dropped")]
+    public static partial void MeasurementsDropped(ILogger logger, string flag, int count);
+
+    [LoggerMessage(EventId = 6022, Level = LogLevel.Warning, Message = "The Flagstaff server rejected a {What} report ({Status}); it is dropped, as sending it again would fail again")]
+    public static partial void ReportRejected(ILogger logger, string what, int status);
+
+    [LoggerMessage(EventId = 6023, Level = LogLevel.Debug, Message = "Flagstaff {What} report answered {Status}; it is kept for the next one")]
+    public static partial void ReportAnswered(ILogger logger, string what, int status);
 
     [LoggerMessage(EventId = 6018, Level = LogLevel.Debug, Message = "Flagstaff poll: configuration unchanged at version {Version}")]
     public static partial void PollUnchanged(ILogger logger, long? version);

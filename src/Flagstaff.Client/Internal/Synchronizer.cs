@@ -29,6 +29,7 @@ internal sealed class Synchronizer
     private readonly string _server;
 
     private Dictionary<string, ReadOnlyMemory<byte>> _raw = new(StringComparer.Ordinal);
+    private Dictionary<string, double> _compareRates = new(StringComparer.Ordinal);
     private FlagConfiguration? _configuration;
     private long? _version;
     private int _failures;
@@ -409,10 +410,16 @@ internal sealed class Synchronizer
 
         ReportInvalid(loaded.Errors);
         var next = new Dictionary<string, ReadOnlyMemory<byte>>(raw.Count, StringComparer.Ordinal);
+        var compareRates = new Dictionary<string, double>(StringComparer.Ordinal);
         var changed = new List<string>();
         foreach (var flag in raw)
         {
             next[flag.Slug] = flag.Json;
+            if (flag.CompareRate is { } rate)
+            {
+                compareRates[flag.Slug] = rate;
+            }
+
             if (!_raw.TryGetValue(flag.Slug, out var before) || !before.Span.SequenceEqual(flag.Json.Span))
             {
                 changed.Add(flag.Slug);
@@ -428,10 +435,11 @@ internal sealed class Synchronizer
         }
 
         _raw = next;
+        _compareRates = compareRates;
         _configuration = loaded.Configuration;
         _version = version;
         Log.ConfigurationReceived(_logger, version, loaded.Configuration.Count, source);
-        _client.Publish(loaded.Configuration, version, changed, source);
+        _client.Publish(loaded.Configuration, compareRates, version, changed, source);
         if (persist)
         {
             Save(savedAt);
@@ -458,24 +466,36 @@ internal sealed class Synchronizer
         ReportInvalid(errors);
         var configuration = _configuration!.WithChanges(upserted, payload.Deleted);
         var next = new Dictionary<string, ReadOnlyMemory<byte>>(_raw, StringComparer.Ordinal);
+        var compareRates = new Dictionary<string, double>(_compareRates, StringComparer.Ordinal);
         var changed = new List<string>(raw.Count + payload.Deleted.Count);
         foreach (var slug in payload.Deleted)
         {
             next.Remove(slug);
+            compareRates.Remove(slug);
             changed.Add(slug);
         }
 
         foreach (var flag in raw)
         {
             next[flag.Slug] = flag.Json;
+            if (flag.CompareRate is { } rate)
+            {
+                compareRates[flag.Slug] = rate;
+            }
+            else
+            {
+                compareRates.Remove(flag.Slug);
+            }
+
             changed.Add(flag.Slug);
         }
 
         _raw = next;
+        _compareRates = compareRates;
         _configuration = configuration;
         _version = payload.Version ?? _version;
         Log.Patched(_logger, _version, raw.Count, payload.Deleted.Count);
-        _client.Publish(configuration, _version, changed, "stream");
+        _client.Publish(configuration, compareRates, _version, changed, "stream");
         Save(_client.Clock.UtcNow);
     }
 

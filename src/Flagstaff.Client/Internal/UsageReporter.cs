@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
@@ -74,39 +72,22 @@ internal sealed class UsageReporter : IDisposable
 
             long total = _pending.TotalCount;
             var body = JsonSerializer.SerializeToUtf8Bytes(_pending.ToBody(_clientId), WireJson.Default.UsageReportBody);
-            using var request = new HttpRequestMessage(HttpMethod.Post, _reportUri) { Content = new ByteArrayContent(body) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            request.Headers.TryAddWithoutValidation("X-Tggl-Api-Key", _key);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_timeout);
-            try
+            switch (await ReportSender.PostAsync(_http, _reportUri, _key, body, _timeout, _logger, "usage", cancellationToken).ConfigureAwait(false))
             {
-                using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
-                {
+                case ReportOutcome.Accepted:
                     _pending.Clear();
                     Sent += total;
-                }
-                else if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-                {
-                    Log.ReportKeyRefused(_logger, (int)response.StatusCode);
+                    break;
+                case ReportOutcome.KeyRefused:
                     _stopped = true;
                     _pending.Clear();
-                }
-                else if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge)
-                {
-                    // The server will never take this one: sending it again would fail again.
-                    Log.RequestFailed(_logger, "POST /report (dropped)", (int)response.StatusCode);
+                    break;
+                case ReportOutcome.Rejected:
                     _pending.Clear();
-                }
-                else
-                {
-                    Log.RequestFailed(_logger, "POST /report", (int)response.StatusCode);
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                Log.ReportFailed(_logger, e.Message);
+                    break;
+                default:
+                    // Kept for the next report.
+                    break;
             }
         }
         finally

@@ -31,6 +31,48 @@ internal sealed class UsageReportValue
     public long Count { get; set; }
 }
 
+/// <summary>The body of <c>POST /migrations/report</c> (docs/adr/0004-migrations.md).</summary>
+internal sealed class MigrationReportBody
+{
+    public List<MigrationMeasurement> Measurements { get; set; } = [];
+}
+
+/// <summary>One flag, stage and operation over one interval.</summary>
+internal sealed class MigrationMeasurement
+{
+    public string Flag { get; set; } = "";
+
+    public string Stage { get; set; } = "";
+
+    public string Operation { get; set; } = "";
+
+    /// <summary>Unix milliseconds.</summary>
+    public long From { get; set; }
+
+    /// <summary>Unix milliseconds.</summary>
+    public long To { get; set; }
+
+    public MigrationSideReport? Old { get; set; }
+
+    public MigrationSideReport? New { get; set; }
+
+    public long Compared { get; set; }
+
+    public long Inconsistent { get; set; }
+
+    public long FailedWrites { get; set; }
+}
+
+/// <summary>One side's calls, errors and latency histogram as <c>[bucket, count]</c> pairs.</summary>
+internal sealed class MigrationSideReport
+{
+    public long Invoked { get; set; }
+
+    public long Errors { get; set; }
+
+    public List<long[]> Latency { get; set; } = [];
+}
+
 /// <summary>An error answer: <c>{"error": "..."}</c>.</summary>
 internal sealed class ErrorBody
 {
@@ -39,6 +81,7 @@ internal sealed class ErrorBody
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(UsageReportBody))]
+[JsonSerializable(typeof(MigrationReportBody))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class WireJson : JsonSerializerContext;
