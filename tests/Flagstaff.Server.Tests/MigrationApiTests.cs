@@ -559,9 +559,19 @@ public sealed class MigrationNodesTests
                 {"measurements":[{"flag":"orders","stage":"live","operation":"write","from":1,"to":2,"new":{"invoked":1000,"errors":100},"old":{"invoked":1000}}]}
                 """)).ReadJsonAsync(HttpStatusCode.Accepted);
 
-            var patch = await stream.NextAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal("patch", patch.Event);
-            Assert.Contains("\"dualwrite\"", patch.Data, StringComparison.Ordinal);
+            // Other patches may come first (the second node catching up on the flag's creation);
+            // the rollback must arrive among them.
+            var waiting = Stopwatch.StartNew();
+            while (true)
+            {
+                var left = TimeSpan.FromSeconds(30) - waiting.Elapsed;
+                Assert.True(left > TimeSpan.Zero, "The rollback did not reach the second node's stream within 30 s.");
+                var e = await stream.NextAsync(left);
+                if (e.Event == "patch" && e.Data.Contains("\"dualwrite\"", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
         }
 
         var history = await admin.GetJsonAsync("api/projects/shop/flags/orders/history");
