@@ -30,6 +30,10 @@ public static class HttpJson
         {
             request.Content = new StringContent(body, Encoding.UTF8);
             request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+            // A large body asks first (Expect: 100-continue): a body over the server's limit is then
+            // answered 413 before it is sent, instead of racing the upload into a broken pipe.
+            request.Headers.ExpectContinue = body.Length > 64 * 1024;
         }
 
         if (ifMatch is not null)

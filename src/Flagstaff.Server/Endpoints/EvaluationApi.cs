@@ -20,6 +20,7 @@ public static class EvaluationApi
     public static IEndpointRouteBuilder MapEvaluationApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("").WithTags("Evaluation (Tggl-compatible)").AllowAnonymous();
+        group.ShortCircuit();
         group.MapPost("/flags", Flags)
             .WithSummary("Evaluates every flag for one context (an object) or several (an array); answers the active flags, slug to value. Client or server key in X-Tggl-Api-Key.").WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(JsonElement), ["application/json"]));
         group.MapMethods("/flags", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();

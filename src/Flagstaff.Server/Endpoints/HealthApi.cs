@@ -11,6 +11,7 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
+        group.ShortCircuit();
         group.MapGet("/live", () => TypedResults.Ok("live")).WithSummary("The process is up.");
         group.MapGet("/ready", Ready)
             .WithSummary("ready: serving from current configuration; degraded: the database is unreachable, evaluation answers from the last configuration (200); loading: not serving yet (503).");

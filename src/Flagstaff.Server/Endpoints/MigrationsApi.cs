@@ -24,7 +24,8 @@ public static class MigrationsApi
             .WithSummary("Takes migration measurements from an SDK (server key): calls, errors and latency per side, comparisons and failed writes, per flag, stage and operation.")
             .WithDescription("Answers 202 with how many measurements were accepted and which were ignored (flags that are not migration flags in the key's environment, stages not on the flag's path). "
                 + "Body limit 1 MiB; bad input is a problem with the path of each field at fault (measurements[3].old.latency[2]).")
-            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status202Accepted, typeof(MigrationReportResult), ["application/json"]));
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status202Accepted, typeof(MigrationReportResult), ["application/json"]))
+            .ShortCircuit();
 
         var flags = app.MapGroup("/api/projects/{project}/flags/{flag}/migration").WithTags("Migrations");
         flags.MapGet("/", Get).RequireRole(Role.Viewer)

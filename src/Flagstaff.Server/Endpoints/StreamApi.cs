@@ -19,11 +19,13 @@ public static class StreamApi
     {
         app.MapGet("/stream", Stream).AllowAnonymous().WithTags("Streaming")
             .WithSummary("Server-Sent Events: the whole configuration, then every change within milliseconds; resumable with Last-Event-ID; heartbeats every 15 s. Server key.")
-            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]));
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]))
+            .ShortCircuit();
         app.MapGet("/ofrep/v1/events/{channel}", OfrepEvents).AllowAnonymous().WithTags("OFREP")
             .WithSummary("OFREP change notifications for bulk clients: refetchEvaluation events. The URL comes from the bulk evaluation's eventStreams.")
-            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]));
-        app.MapMethods("/ofrep/v1/events/{channel}", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]))
+            .ShortCircuit();
+        app.MapMethods("/ofrep/v1/events/{channel}", ["OPTIONS"], EvaluationHttp.Preflight).ShortCircuit().ExcludeFromDescription();
         return app;
     }
 

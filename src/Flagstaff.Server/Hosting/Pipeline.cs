@@ -11,9 +11,12 @@ public static class Pipeline
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
-        // After the exception handler, so that a failure while authenticating (the database is
-        // unreachable) is a problem response too. Evaluation requests carry no session and no access
-        // token, so authentication does no work for them.
+        // Routing after the exception handler: the evaluation, streaming and health endpoints are
+        // short-circuited (run by the routing middleware itself), so they skip authentication and
+        // authorisation, which they do not use (API keys are checked by the endpoints), but are still
+        // covered by the exception handler. Authentication comes after the exception handler too, so
+        // that a failure while authenticating (the database is unreachable) is a problem response.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
 
