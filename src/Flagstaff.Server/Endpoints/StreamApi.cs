@@ -17,11 +17,14 @@ public static class StreamApi
 {
     public static IEndpointRouteBuilder MapStreamApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/stream", Stream).AllowAnonymous().WithTags("Streaming")
+        // Streams live for hours: they use the application's services (all singletons) rather than
+        // holding a request scope each.
+        var services = app.ServiceProvider;
+        app.MapGet("/stream", context => Stream(context, services)).AllowAnonymous().WithTags("Streaming")
             .WithSummary("Server-Sent Events: the whole configuration, then every change within milliseconds; resumable with Last-Event-ID; heartbeats every 15 s. Server key.")
             .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]))
             .ShortCircuit();
-        app.MapGet("/ofrep/v1/events/{channel}", OfrepEvents).AllowAnonymous().WithTags("OFREP")
+        app.MapGet("/ofrep/v1/events/{channel}", context => OfrepEvents((string)context.Request.RouteValues["channel"]!, context, services)).AllowAnonymous().WithTags("OFREP")
             .WithSummary("OFREP change notifications for bulk clients: refetchEvaluation events. The URL comes from the bulk evaluation's eventStreams.")
             .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]))
             .ShortCircuit();
@@ -29,9 +32,8 @@ public static class StreamApi
         return app;
     }
 
-    private static async Task Stream(HttpContext context)
+    private static async Task Stream(HttpContext context, IServiceProvider services)
     {
-        var services = context.RequestServices;
         KeyEntry key;
         EnvironmentSnapshot snapshot;
         try
@@ -46,13 +48,12 @@ public static class StreamApi
         }
 
         long? resumeFrom = long.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long lastId) ? lastId : null;
-        await RunAsync(context, key.EnvironmentId, key.Id, ofrep: false, resumeFrom).ConfigureAwait(false);
+        await RunAsync(context, services, key.EnvironmentId, key.Id, ofrep: false, resumeFrom).ConfigureAwait(false);
     }
 
-    private static async Task OfrepEvents(string channel, HttpContext context)
+    private static async Task OfrepEvents(string channel, HttpContext context, IServiceProvider services)
     {
         EvaluationHttp.AllowCors(context);
-        var services = context.RequestServices;
         var environmentId = services.GetRequiredService<OfrepChannels>().Resolve(channel);
         if (environmentId is null || !services.GetRequiredService<Snapshots>().TryGet(environmentId, out _))
         {
@@ -60,12 +61,11 @@ public static class StreamApi
             return;
         }
 
-        await RunAsync(context, environmentId, null, ofrep: true, resumeFrom: null).ConfigureAwait(false);
+        await RunAsync(context, services, environmentId, null, ofrep: true, resumeFrom: null).ConfigureAwait(false);
     }
 
-    private static async Task RunAsync(HttpContext context, string environmentId, string? keyId, bool ofrep, long? resumeFrom)
+    private static async Task RunAsync(HttpContext context, IServiceProvider services, string environmentId, string? keyId, bool ofrep, long? resumeFrom)
     {
-        var services = context.RequestServices;
         var hub = services.GetRequiredService<StreamHub>();
         var snapshots = services.GetRequiredService<Snapshots>();
 
@@ -73,10 +73,13 @@ public static class StreamApi
         // first event already includes it.
         var subscriber = hub.Subscribe(environmentId, keyId, ofrep);
 
-        // Streams never end by themselves: on shutdown they are closed at once (clients reconnect to
-        // another node) rather than holding the server until its shutdown timeout.
+        // The stream ends when its queue is completed: by the hub (key revoked, queue overflow), when
+        // the client goes, and on shutdown, at once (clients reconnect to another node) rather than
+        // holding the server until its shutdown timeout. One registration each for the whole stream,
+        // none per event.
         var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, subscriber.Closed.Token, stopping);
+        using var gone = context.RequestAborted.UnsafeRegister(static s => ((StreamSubscriber)s!).Close(), subscriber);
+        using var stop = stopping.UnsafeRegister(static s => ((StreamSubscriber)s!).Close(), subscriber);
         try
         {
             var response = context.Response;
@@ -99,8 +102,8 @@ public static class StreamApi
                 writer.Write(missed is null ? snapshot.ConfigEvent : missed.Count == 0 ? [] : StreamHub.PatchEvent(snapshot, missed));
             }
 
-            await writer.FlushAsync(stop.Token).ConfigureAwait(false);
-            await foreach (var e in subscriber.Events.ReadAllAsync(stop.Token).ConfigureAwait(false))
+            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            await foreach (var e in subscriber.Events.ReadAllAsync().ConfigureAwait(false))
             {
                 if (e.ToVersion >= 0 && e.ToVersion <= version)
                 {
@@ -120,7 +123,10 @@ public static class StreamApi
                 }
 
                 // One write and one flush: a single send per event.
-                await writer.WriteAsync(bytes, stop.Token).ConfigureAwait(false);
+                if ((await writer.WriteAsync(bytes).ConfigureAwait(false)).IsCompleted)
+                {
+                    return;
+                }
             }
         }
         catch (OperationCanceledException)

@@ -33,9 +33,10 @@ public sealed class StreamSubscriber
     /// <summary>An OFREP change-notification stream (else a Flagstaff configuration stream).</summary>
     public bool Ofrep { get; }
 
-    /// <summary>Cancelled when the stream must close (key revoked, queue overflow, server stopping).</summary>
-    public CancellationTokenSource Closed { get; } = new();
-
+    /// <summary>
+    /// The events to write, in order. Completed when the stream must close (key revoked, queue
+    /// overflow, client gone, server stopping): the writing loop then ends.
+    /// </summary>
     public ChannelReader<StreamEvent> Events => _outbox.Reader;
 
     internal void Send(StreamEvent e)
@@ -46,17 +47,8 @@ public sealed class StreamSubscriber
         }
     }
 
-    internal void Close()
-    {
-        try
-        {
-            Closed.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already gone.
-        }
-    }
+    /// <summary>Ends the stream after the event being written, if any.</summary>
+    public void Close() => _outbox.Writer.TryComplete();
 }
 
 /// <summary>
@@ -96,7 +88,6 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     public void Unsubscribe(StreamSubscriber subscriber)
     {
         _subscribers.TryRemove(subscriber, out _);
-        subscriber.Closed.Dispose();
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
