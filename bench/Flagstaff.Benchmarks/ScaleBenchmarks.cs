@@ -65,12 +65,12 @@ public abstract class ScaleBenchmarkBase
         return store;
     }
 
-    /// <summary>The import service over a store, with a change feed that counts every change as served at once (no evaluation snapshots here).</summary>
-    protected static ImportExportService Importer(Store store)
+    /// <summary>The change runner the services write through, with a feed that counts every change as served at once (no evaluation snapshots here).</summary>
+    protected static ChangeRunner Changes(Store store)
     {
         var feed = new ConfigChangeFeed();
         feed.Subscribe(change => feed.MarkApplied(change.EnvironmentId, change.Version));
-        return new ImportExportService(store, new ChangeRunner(store, TimeProvider.System, feed));
+        return new ChangeRunner(store, TimeProvider.System, feed);
     }
 
     protected void CleanUp()
@@ -146,7 +146,11 @@ public class ScaleImportBenchmarks : ScaleBenchmarkBase
     public void Setup() => _document = Document();
 
     [IterationSetup]
-    public void NewStore() => _importer = Importer(NewStoreAsync().GetAwaiter().GetResult());
+    public void NewStore()
+    {
+        var store = NewStoreAsync().GetAwaiter().GetResult();
+        _importer = new ImportExportService(store, Changes(store));
+    }
 
     [IterationCleanup]
     public void Drop() => CleanUp();
@@ -167,11 +171,10 @@ public class ScaleQueryBenchmarks : ScaleBenchmarkBase
     public void Setup()
     {
         var store = NewStoreAsync().GetAwaiter().GetResult();
-        var importer = Importer(store);
-        importer.ImportAsync(Document(), Actor.System("benchmark")).GetAwaiter().GetResult();
+        var changes = Changes(store);
+        new ImportExportService(store, changes).ImportAsync(Document(), Actor.System("benchmark")).GetAwaiter().GetResult();
         _compiler = new EnvironmentCompiler(store);
-        var feed = new ConfigChangeFeed();
-        _flags = new FlagService(store, new ChangeRunner(store, TimeProvider.System, feed));
+        _flags = new FlagService(store, changes);
         _environmentId = store.ReadAsync(s => s.ListAllEnvironmentsAsync()).GetAwaiter().GetResult().Single().Id;
     }
 

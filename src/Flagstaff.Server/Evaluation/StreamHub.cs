@@ -48,7 +48,7 @@ public sealed class StreamSubscriber
     }
 
     /// <summary>Ends the stream after the event being written, if any.</summary>
-    public void Close() => _outbox.Writer.TryComplete();
+    internal void Close() => _outbox.Writer.TryComplete();
 }
 
 /// <summary>
