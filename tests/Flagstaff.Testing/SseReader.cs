@@ -83,9 +83,9 @@ public sealed class SseReader : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or ObjectDisposedException)
         {
-            // Closed by the test or the server.
+            // Closed by the server, or by the test (which may dispose the response before reading began).
         }
         finally
         {
