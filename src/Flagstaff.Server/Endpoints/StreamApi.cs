@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -32,37 +31,35 @@ public static class StreamApi
         return app;
     }
 
-    private static async Task Stream(HttpContext context, IServiceProvider services)
+    // Not async themselves: a stream that is refused costs nothing more, one that runs keeps one state
+    // machine (RunAsync's) for its lifetime.
+    private static Task Stream(HttpContext context, IServiceProvider services)
     {
         KeyEntry key;
-        EnvironmentSnapshot snapshot;
         try
         {
             key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Tggl, serverOnly: true);
-            snapshot = EvaluationApi.Snapshot(services, key);
+            _ = EvaluationApi.Snapshot(services, key);
         }
         catch (EvaluationException e)
         {
-            await EvaluationApi.WriteErrorAsync(context, e.Status, e.Message).ConfigureAwait(false);
-            return;
+            return EvaluationApi.WriteErrorAsync(context, e.Status, e.Message);
         }
 
         long? resumeFrom = long.TryParse(context.Request.Headers["Last-Event-ID"].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out long lastId) ? lastId : null;
-        await RunAsync(context, services, key.EnvironmentId, key.Id, ofrep: false, resumeFrom).ConfigureAwait(false);
+        return RunAsync(context, services, key.EnvironmentId, key.Id, ofrep: false, resumeFrom);
     }
 
-    private static async Task OfrepEvents(string channel, HttpContext context, IServiceProvider services)
+    private static Task OfrepEvents(string channel, HttpContext context, IServiceProvider services)
     {
         EvaluationHttp.AllowCors(context);
         var environmentId = services.GetRequiredService<OfrepChannels>().Resolve(channel);
-        if (environmentId is null || !services.GetRequiredService<Snapshots>().TryGet(environmentId, out _))
-        {
-            await EvaluationApi.WriteErrorAsync(context, StatusCodes.Status404NotFound, "Unknown event stream.").ConfigureAwait(false);
-            return;
-        }
-
-        await RunAsync(context, services, environmentId, null, ofrep: true, resumeFrom: null).ConfigureAwait(false);
+        return environmentId is null || !services.GetRequiredService<Snapshots>().TryGet(environmentId, out _)
+            ? EvaluationApi.WriteErrorAsync(context, StatusCodes.Status404NotFound, "Unknown event stream.")
+            : RunAsync(context, services, environmentId, null, ofrep: true, resumeFrom: null);
     }
+
+    private static readonly ReadOnlyMemory<byte> Retry = "retry: 1000\n\n"u8.ToArray();
 
     private static async Task RunAsync(HttpContext context, IServiceProvider services, string environmentId, string? keyId, bool ofrep, long? resumeFrom)
     {
@@ -73,13 +70,9 @@ public static class StreamApi
         // first event already includes it.
         var subscriber = hub.Subscribe(environmentId, keyId, ofrep);
 
-        // The stream ends when its queue is completed: by the hub (key revoked, queue overflow), when
-        // the client goes, and on shutdown, at once (clients reconnect to another node) rather than
-        // holding the server until its shutdown timeout. One registration each for the whole stream,
-        // none per event.
-        var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        // The stream ends when its subscriber is closed: by the hub (key revoked, queue overflow, server
+        // stopping) or when the client goes. One registration for the whole stream, none per event.
         using var gone = context.RequestAborted.UnsafeRegister(static s => ((StreamSubscriber)s!).Close(), subscriber);
-        using var stop = stopping.UnsafeRegister(static s => ((StreamSubscriber)s!).Close(), subscriber);
         try
         {
             var response = context.Response;
@@ -95,43 +88,50 @@ public static class StreamApi
 
             long version = snapshot.Version;
             var writer = response.BodyWriter;
-            writer.Write("retry: 1000\n\n"u8);
+            // The opening: how soon to reconnect, then the whole configuration (or, when resuming, what was
+            // missed).
+            await writer.WriteAsync(Retry).ConfigureAwait(false);
             if (!ofrep)
             {
                 var missed = resumeFrom is { } from ? snapshot.ChangedSince(from) : null;
-                writer.Write(missed is null ? snapshot.ConfigEvent : missed.Count == 0 ? [] : StreamHub.PatchEvent(snapshot, missed));
+                if (missed is not { Count: 0 })
+                {
+                    await writer.WriteAsync(missed is null ? snapshot.ConfigEvent : StreamHub.PatchEvent(snapshot, missed)).ConfigureAwait(false);
+                }
             }
 
-            await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            await foreach (var e in subscriber.Events.ReadAllAsync().ConfigureAwait(false))
+            while (await subscriber.WaitAsync().ConfigureAwait(false))
             {
-                if (e.ToVersion >= 0 && e.ToVersion <= version)
+                while (subscriber.TryTake(out var e))
                 {
-                    continue;
-                }
+                    if (e.ToVersion >= 0 && e.ToVersion <= version)
+                    {
+                        continue;
+                    }
 
-                ReadOnlyMemory<byte> bytes = e.Bytes;
-                if (e.FromVersion >= 0 && e.FromVersion != version && snapshots.TryGet(environmentId, out var latest))
-                {
-                    // A gap (the stream started between two changes): send what is current instead.
-                    bytes = StreamHub.PatchEvent(latest, latest.ChangedSince(version) ?? latest.Flags.Keys.ToHashSet(StringComparer.Ordinal));
-                    version = latest.Version;
-                }
-                else if (e.ToVersion >= 0)
-                {
-                    version = e.ToVersion;
-                }
+                    ReadOnlyMemory<byte> bytes = e.Bytes;
+                    if (e.FromVersion >= 0 && e.FromVersion != version && snapshots.TryGet(environmentId, out var latest))
+                    {
+                        // A gap (the stream started between two changes): send what is current instead.
+                        bytes = StreamHub.PatchEvent(latest, latest.ChangedSince(version) ?? latest.Flags.Keys.ToHashSet(StringComparer.Ordinal));
+                        version = latest.Version;
+                    }
+                    else if (e.ToVersion >= 0)
+                    {
+                        version = e.ToVersion;
+                    }
 
-                // One write and one flush: a single send per event.
-                if ((await writer.WriteAsync(bytes).ConfigureAwait(false)).IsCompleted)
-                {
-                    return;
+                    // One write and one flush: a single send per event.
+                    if ((await writer.WriteAsync(bytes).ConfigureAwait(false)).IsCompleted)
+                    {
+                        return;
+                    }
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            // The client left, the key was revoked, or the server is stopping.
+            // The write was aborted: the client left or the server is stopping.
         }
         catch (IOException)
         {

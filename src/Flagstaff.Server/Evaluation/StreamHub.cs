@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 
 namespace Flagstaff.Server.Evaluation;
 
@@ -12,12 +12,22 @@ namespace Flagstaff.Server.Evaluation;
 /// <param name="Bytes">The SSE text.</param>
 public sealed record StreamEvent(long FromVersion, long ToVersion, ReadOnlyMemory<byte> Bytes);
 
-/// <summary>One open stream.</summary>
-public sealed class StreamSubscriber
+/// <summary>
+/// One open stream: a short queue of events that the hub fills and the stream's request drains. Ten
+/// thousand of these live on one node, so it is a few small objects (no channel): one lock, one queue,
+/// and one reusable awaitable for the writer waiting for the next event.
+/// </summary>
+public sealed class StreamSubscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
 {
-    // Bounded: a subscriber that cannot keep up is disconnected (it resumes with Last-Event-ID)
-    // rather than holding an unbounded queue.
-    private readonly Channel<StreamEvent> _outbox = Channel.CreateBounded<StreamEvent>(new BoundedChannelOptions(32) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    /// <summary>Events a stream may fall behind by before it is closed (it resumes with Last-Event-ID).</summary>
+    private const int Capacity = 32;
+
+    private readonly Queue<StreamEvent> _pending = new();
+    // The writer is woken on the thread pool's global queue, not on the thread that queued the event:
+    // one change wakes every stream of its environment at once, and all cores should share the writing.
+    private ManualResetValueTaskSourceCore<bool> _signal;
+    private bool _waiting;
+    private bool _closed;
 
     internal StreamSubscriber(string environmentId, string? keyId, bool ofrep)
     {
@@ -33,22 +43,102 @@ public sealed class StreamSubscriber
     /// <summary>An OFREP change-notification stream (else a Flagstaff configuration stream).</summary>
     public bool Ofrep { get; }
 
-    /// <summary>
-    /// The events to write, in order. Completed when the stream must close (key revoked, queue
-    /// overflow, client gone, server stopping): the writing loop then ends.
-    /// </summary>
-    public ChannelReader<StreamEvent> Events => _outbox.Reader;
-
+    /// <summary>Queues an event; a subscriber already <see cref="Capacity"/> events behind is closed instead.</summary>
     internal void Send(StreamEvent e)
     {
-        if (!_outbox.Writer.TryWrite(e))
+        bool wake;
+        lock (_pending)
         {
-            Close();
+            if (_closed)
+            {
+                return;
+            }
+
+            if (_pending.Count == Capacity)
+            {
+                _closed = true;
+                _pending.Clear();
+            }
+            else
+            {
+                _pending.Enqueue(e);
+            }
+
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
 
-    /// <summary>Ends the stream after the event being written, if any.</summary>
-    internal void Close() => _outbox.Writer.TryComplete();
+    /// <summary>
+    /// Ends the stream: events not yet taken are dropped and the writer's wait ends (key revoked, queue
+    /// overflow, client gone, server stopping).
+    /// </summary>
+    internal void Close()
+    {
+        bool wake;
+        lock (_pending)
+        {
+            _closed = true;
+            _pending.Clear();
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>The next queued event, if any and the stream is open. One reader only.</summary>
+    public bool TryTake([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out StreamEvent next)
+    {
+        lock (_pending)
+        {
+            next = null;
+            return !_closed && _pending.TryDequeue(out next);
+        }
+    }
+
+    /// <summary>
+    /// Waits until an event is queued (true) or the stream is closed (false). One reader only, and not
+    /// again before the previous wait has completed.
+    /// </summary>
+    public ValueTask<bool> WaitAsync()
+    {
+        lock (_pending)
+        {
+            if (_closed || _pending.Count > 0)
+            {
+                return new ValueTask<bool>(!_closed);
+            }
+
+            _signal.Reset();
+            _waiting = true;
+            return new ValueTask<bool>(this, _signal.Version);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute() => _signal.SetResult(true);
+
+    bool IValueTaskSource<bool>.GetResult(short token)
+    {
+        _signal.GetResult(token);
+        lock (_pending)
+        {
+            return !_closed;
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _signal.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _signal.OnCompleted(continuation, state, token, flags);
 }
 
 /// <summary>
@@ -64,14 +154,17 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     private readonly Snapshots _snapshots;
     private readonly ApiKeyDirectory _keys;
     private readonly TimeProvider _clock;
+    private readonly IHostApplicationLifetime _lifetime;
     private readonly TimeSpan _heartbeatInterval;
     private ITimer? _heartbeat;
+    private CancellationTokenRegistration _stopping;
 
-    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options)
+    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock, IHostApplicationLifetime lifetime, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options)
     {
         _snapshots = snapshots;
         _keys = keys;
         _clock = clock;
+        _lifetime = lifetime;
         _heartbeatInterval = TimeSpan.FromSeconds(options.Value.HeartbeatSeconds);
     }
 
@@ -95,6 +188,10 @@ public sealed partial class StreamHub : IHostedService, IDisposable
         _snapshots.Updated += OnUpdated;
         _keys.Removed += OnKeysRemoved;
         _heartbeat = _clock.CreateTimer(_ => Broadcast(s => true, Heartbeat), null, _heartbeatInterval, _heartbeatInterval);
+
+        // Streams close as soon as the server begins stopping (clients reconnect to another node), not
+        // when the server has waited its shutdown timeout for them, which is before StopAsync.
+        _stopping = _lifetime.ApplicationStopping.Register(CloseAll);
         return Task.CompletedTask;
     }
 
@@ -103,12 +200,17 @@ public sealed partial class StreamHub : IHostedService, IDisposable
         _snapshots.Updated -= OnUpdated;
         _keys.Removed -= OnKeysRemoved;
         _heartbeat?.Dispose();
+        _stopping.Dispose();
+        CloseAll();
+        return Task.CompletedTask;
+    }
+
+    private void CloseAll()
+    {
         foreach (var subscriber in _subscribers.Keys)
         {
             subscriber.Close();
         }
-
-        return Task.CompletedTask;
     }
 
     private void Broadcast(Func<StreamSubscriber, bool> filter, StreamEvent e)
@@ -181,7 +283,11 @@ public sealed partial class StreamHub : IHostedService, IDisposable
 
     private static void Write(Stream stream, string text) => stream.Write(Encoding.UTF8.GetBytes(text));
 
-    public void Dispose() => _heartbeat?.Dispose();
+    public void Dispose()
+    {
+        _heartbeat?.Dispose();
+        _stopping.Dispose();
+    }
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(List<string>))]
