@@ -73,6 +73,8 @@ if (pid is not null)
     var user = cpuAfter.User - cpuBefore.User;
     var system = cpuAfter.System - cpuBefore.System;
     Console.WriteLine($"server CPU time during the changes: {user.TotalMilliseconds:F0} ms user, {system.TotalMilliseconds:F0} ms system; {(user + system).TotalMicroseconds / Math.Max(1, latencies.Count):F1} µs per event delivered (the 500 ms pauses between changes included)");
+    long rssChanged = Rss(pid);
+    Console.WriteLine($"server memory after the changes: {rssChanged / 1024.0 / 1024.0:F1} MiB; {(rssChanged - rssBefore) / (double)count / 1024.0:F1} KiB per stream (what the fan-outs left in the server's buffer pools and heap included)");
 }
 
 if (latencies.Count > 0)
