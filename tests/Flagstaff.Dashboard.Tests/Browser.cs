@@ -18,6 +18,8 @@ public static class Browser
             throw new InvalidOperationException($"The dashboard tests need Chromium at {ChromiumPath}: install Debian's package 'chromium' (./test.sh does).");
         }
 
+        // Assertions wait up to 15 s (Playwright's default is 5): the suite runs on two busy cores.
+        Assertions.SetDefaultExpectTimeout(15_000);
         var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -23,6 +23,7 @@ public sealed class MigrationTests(DashboardFixture fixture) : DashboardTest(fix
         await page.GotoAsync($"projects/{project}/flags/new");
         await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Migration") }).CheckAsync();
         await page.GetByLabel("Name").FillAsync("Orders store");
+        await Expect(page.GetByLabel("Key", new() { Exact = true })).ToHaveValueAsync("orders-store");
         await page.GetByLabel("Path", new() { Exact = true }).SelectOptionAsync("Full");
         await page.GetByLabel("Reads compared in shadow and live (%)").FillAsync("10");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create flag" }).ClickAsync();

@@ -45,6 +45,9 @@ public sealed partial class SetupTests
 
         // The first project, then sign out and back in.
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Storefront");
+        // The key is suggested by the server as the name is typed, and the form needs it: a click before
+        // it arrives would be stopped by the browser's own check of the required field.
+        await Expect(page.GetByLabel("Key", new() { Exact = true })).ToHaveValueAsync("storefront");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create project" }).ClickAsync();
         await page.WaitForURLAsync("**/projects/storefront/flags");
         await Expect(page.GetByText("No flags yet")).ToBeVisibleAsync();
