@@ -102,34 +102,6 @@ public sealed class NodesAndOutageTests
     }
 
     [Fact]
-    public async Task Stopping_a_node_closes_its_open_streams_at_once_rather_than_waiting_for_them()
-    {
-        var server = await ServerHost.StartAsync(DatabaseKind.Sqlite);
-        SseReader stream;
-        try
-        {
-            using var admin = server.Admin();
-            var key = await SetUpAsync(admin, "shop");
-            stream = await SseReader.ConnectAsync(WithKey(server.Anonymous(), key), "stream");
-            Assert.Equal("config", (await stream.NextAsync()).Event);
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
-
-        // Without closing its streams, the host would wait its whole shutdown timeout (30 s) for them.
-        await using (stream)
-        {
-            var stopping = Stopwatch.StartNew();
-            await server.DisposeAsync();
-            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), $"Stopping took {stopping.Elapsed}.");
-            await stream.Completion.WaitAsync(TimeSpan.FromSeconds(5));
-        }
-    }
-
-    [Fact]
     public async Task When_the_database_goes_away_evaluation_keeps_answering_from_the_last_snapshot()
     {
         await using var database = await TestDatabase.CreateAsync(DatabaseKind.Postgres);

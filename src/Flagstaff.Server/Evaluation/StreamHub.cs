@@ -187,7 +187,7 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     {
         _snapshots.Updated += OnUpdated;
         _keys.Removed += OnKeysRemoved;
-        _heartbeat = _clock.CreateTimer(_ => Broadcast(s => true, Heartbeat), null, _heartbeatInterval, _heartbeatInterval);
+        _heartbeat = _clock.CreateTimer(_ => SendToAll(Heartbeat), null, _heartbeatInterval, _heartbeatInterval);
 
         // Streams close as soon as the server begins stopping (clients reconnect to another node), not
         // when the server has waited its shutdown timeout for them, which is before StopAsync.
@@ -213,14 +213,11 @@ public sealed partial class StreamHub : IHostedService, IDisposable
         }
     }
 
-    private void Broadcast(Func<StreamSubscriber, bool> filter, StreamEvent e)
+    private void SendToAll(StreamEvent e)
     {
         foreach (var subscriber in _subscribers.Keys)
         {
-            if (filter(subscriber))
-            {
-                subscriber.Send(e);
-            }
+            subscriber.Send(e);
         }
     }
 
