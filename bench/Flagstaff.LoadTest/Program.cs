@@ -5,11 +5,13 @@ using System.Net.Sockets;
 using System.Text;
 
 // Usage: Flagstaff.LoadTest --url http://127.0.0.1:5080 --key fs_server_... --admin fs_pat_... --project p --flag f
-//        [--environment production] [--count 10000] [--changes 20] [--pid <server pid>] [--hold <seconds>]
+//        [--environment production] [--count 10000] [--changes 20] [--warmup 0] [--pid <server pid>] [--hold <seconds>]
 var options = Options.Parse(args);
 var address = new Uri(options["url"]);
 int count = int.Parse(options.GetValueOrDefault("count", "10000"), CultureInfo.InvariantCulture);
 int changes = int.Parse(options.GetValueOrDefault("changes", "20"), CultureInfo.InvariantCulture);
+// Changes delivered first and not measured: the server's code is still being tiered up by the JIT.
+int warmup = int.Parse(options.GetValueOrDefault("warmup", "0"), CultureInfo.InvariantCulture);
 int? pid = options.TryGetValue("pid", out var p) ? int.Parse(p, CultureInfo.InvariantCulture) : null;
 
 long rssBefore = Rss(pid);
@@ -41,14 +43,19 @@ var cpuBefore = CpuTime(pid);
 // The changes alternate off and on: start from on, so that the first is a change and not a no-op.
 (await admin.PostAsync($"api/projects/{options["project"]}/flags/{options["flag"]}/environments/{environment}/on", null)).EnsureSuccessStatusCode();
 await Task.Delay(1000);
-for (int change = 0; change < changes; change++)
+for (int change = -warmup; change < changes; change++)
 {
+    if (change == 0)
+    {
+        cpuBefore = CpuTime(pid);
+    }
+
     foreach (var s in subscribers)
     {
         s.Expect();
     }
 
-    var action = change % 2 == 0 ? "off" : "on";
+    var action = (change + warmup) % 2 == 0 ? "off" : "on";
     var response = await admin.PostAsync($"api/projects/{options["project"]}/flags/{options["flag"]}/environments/{environment}/{action}", null);
     response.EnsureSuccessStatusCode();
     var answered = Stopwatch.GetTimestamp();
@@ -63,7 +70,11 @@ for (int change = 0; change < changes; change++)
         throw;
     }
 
-    latencies.AddRange(subscribers.Select(s => Stopwatch.GetElapsedTime(answered, s.PatchedAt).TotalMilliseconds));
+    if (change >= 0)
+    {
+        latencies.AddRange(subscribers.Select(s => Stopwatch.GetElapsedTime(answered, s.PatchedAt).TotalMilliseconds));
+    }
+
     await Task.Delay(500);
 }
 
