@@ -72,7 +72,7 @@ public sealed class UsageService(Store store, TimeProvider clock)
             var flag = await s.FlagAsync(project, flagKey).ConfigureAwait(false);
             var environment = await s.EnvironmentAsync(project, environmentKey!).ConfigureAwait(false);
             var rows = await s.ListUsageAsync(environment.Id, flag.Key, fromMinute, toMinute).ConfigureAwait(false);
-            var last = (await s.LastEvaluatedAsync(environment.Id).ConfigureAwait(false)).TryGetValue(flag.Key, out long lastMinute) ? Minute(lastMinute) : (DateTimeOffset?)null;
+            var last = await s.LastEvaluatedAsync(environment.Id, flag.Key).ConfigureAwait(false) is { } lastMinute ? Minute(lastMinute) : (DateTimeOffset?)null;
             return Build(flag, environment.Key, fromMinute, size, (int)count, rows, last);
         }, cancellationToken);
     }
