@@ -149,6 +149,7 @@ public sealed class AccessTests(DashboardFixture fixture) : DashboardTest(fixtur
 
         var key = page.GetByLabel("Key", new() { Exact = true });
         await Expect(key).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(key).ToBeFocusedAsync();
         var message = page.Locator("#flag-key-error");
         await Expect(message).ToBeVisibleAsync();
         await Expect(key).ToHaveAttributeAsync("aria-describedby", "flag-key-hint flag-key-error");
@@ -158,5 +159,15 @@ public sealed class AccessTests(DashboardFixture fixture) : DashboardTest(fixtur
         await key.FillAsync("checkout-v2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create flag" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex($"/projects/{project}/flags/checkout-v2$"));
+
+        // Every form: a refused save puts the focus on the first field named, here the project's key.
+        await page.GotoAsync("projects");
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Storefront two");
+        var projectKey = page.GetByLabel("Key", new() { Exact = true });
+        await Expect(projectKey).ToHaveValueAsync("storefront-two");
+        await projectKey.FillAsync("Not a key!");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create project" }).ClickAsync();
+        await Expect(page.Locator(".field-errors")).ToBeVisibleAsync();
+        await Expect(projectKey).ToBeFocusedAsync();
     }
 }

@@ -14,6 +14,12 @@ document.addEventListener('click', event => {
 });
 
 window.flagstaff = {
+  // After a refused change: the first field the server named (its errors sit in the same .field).
+  focusFirstInvalid() {
+    const field = document.querySelector('.field-errors')?.closest('.field');
+    field?.querySelector('input:not([disabled]), select:not([disabled]), textarea:not([disabled])')?.focus();
+  },
+
   // What has the focus now, to give it back later (a dialog closing returns it to what opened it).
   keepFocus() {
     const element = document.activeElement;

@@ -2,6 +2,7 @@ using Flagstaff.Dashboard.Model;
 using Flagstaff.Domain;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
+using Microsoft.JSInterop;
 
 namespace Flagstaff.Dashboard.Components;
 
@@ -32,6 +33,13 @@ public abstract class DashboardPage : ComponentBase
     /// <summary>The server's clock.</summary>
     [Inject]
     protected TimeProvider Clock { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime Scripts { get; set; } = default!;
+
+    // Set when a change is refused with errors on named fields: once the page shows them, the focus
+    // goes to the first, so that a keyboard user starts on what to fix.
+    private bool _focusFirstInvalid;
 
     /// <summary>The signed-in member, as stored when the page loaded.</summary>
     protected Account? Me { get; private set; }
@@ -99,7 +107,18 @@ public abstract class DashboardPage : ComponentBase
         catch (Exception e) when (ProblemInfo.From(e) is { } problem)
         {
             Problem = problem;
+            _focusFirstInvalid = problem.Errors.Count > 0;
             return false;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (_focusFirstInvalid)
+        {
+            _focusFirstInvalid = false;
+            await Scripts.InvokeVoidAsync("flagstaff.focusFirstInvalid");
         }
     }
 
