@@ -160,14 +160,18 @@ public sealed class AccessTests(DashboardFixture fixture) : DashboardTest(fixtur
         await page.GetByRole(AriaRole.Button, new() { Name = "Create flag" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex($"/projects/{project}/flags/checkout-v2$"));
 
-        // Every form: a refused save puts the focus on the first field named, here the project's key.
+        // Every form says it at the field, and a refused save puts the focus on the first field named:
+        // here the project's key.
         await page.GotoAsync("projects");
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Storefront two");
         var projectKey = page.GetByLabel("Key", new() { Exact = true });
         await Expect(projectKey).ToHaveValueAsync("storefront-two");
         await projectKey.FillAsync("Not a key!");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create project" }).ClickAsync();
-        await Expect(page.Locator(".field-errors")).ToBeVisibleAsync();
+        await Expect(page.Locator("#project-key-error")).ToBeVisibleAsync();
+        await Expect(projectKey).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(projectKey).ToHaveAttributeAsync("aria-describedby", "project-key-hint project-key-error");
         await Expect(projectKey).ToBeFocusedAsync();
+        await Expect(page.GetByLabel("Name", new() { Exact = true })).Not.ToHaveAttributeAsync("aria-invalid", "true");
     }
 }
