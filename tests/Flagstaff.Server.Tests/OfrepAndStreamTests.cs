@@ -122,12 +122,19 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
         await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dormant/environments/staging/on", null)).ReadJsonAsync();
         Assert.Equal(HttpStatusCode.NotModified, await Again());
 
-        // ...one that does, changes it, and the event stream says so.
+        // The event stream opens with a refetch at the current version (a change made between the
+        // client's fetch and its connection is not missed; here its re-fetch is answered 304)...
         await using var events = await SseReader.ConnectAsync(Server.Anonymous(), streamUrl);
         Assert.Equal(HttpStatusCode.OK, events.Status);
+        var opening = JsonNode.Parse((await events.NextAsync()).Data)!;
+        Assert.Equal("refetchEvaluation", opening["type"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotModified, await Again());
+
+        // ...and a change that alters this context's answers changes the ETag, and the stream says so.
         await (await Admin.PutJsonAsync($"api/projects/{project}/flags/dormant/environments/production", Json("""{"enabled":true,"defaultServe":{"variation":"on"}}"""), "\"1\"")).ReadJsonAsync();
-        var notification = await events.NextAsync();
-        Assert.Equal("refetchEvaluation", JsonNode.Parse(notification.Data)!["type"]!.GetValue<string>());
+        var notification = JsonNode.Parse((await events.NextAsync()).Data)!;
+        Assert.Equal("refetchEvaluation", notification["type"]!.GetValue<string>());
+        Assert.True(long.Parse(notification["etag"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) > long.Parse(opening["etag"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(HttpStatusCode.OK, await Again());
     }
 

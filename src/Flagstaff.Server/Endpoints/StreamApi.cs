@@ -89,9 +89,15 @@ public static class StreamApi
             long version = snapshot.Version;
             var writer = response.BodyWriter;
             // The opening: how soon to reconnect, then the whole configuration (or, when resuming, what was
-            // missed).
+            // missed). An OFREP stream opens with a refetch: its client connects after its first bulk
+            // fetch, and a change in between would otherwise go unseen (when nothing changed for it, the
+            // re-fetch is answered 304).
             await writer.WriteAsync(Retry).ConfigureAwait(false);
-            if (!ofrep)
+            if (ofrep)
+            {
+                await writer.WriteAsync(StreamHub.RefetchEvent(version)).ConfigureAwait(false);
+            }
+            else
             {
                 var missed = resumeFrom is { } from ? snapshot.ChangedSince(from) : null;
                 if (missed is not { Count: 0 })
