@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Flagstaff.Evaluation.Internal;
 
 namespace Flagstaff.Evaluation;
@@ -64,23 +63,16 @@ public sealed class CompiledFlag
 
         var conditions = _conditions;
         var lookup = new Lookup(context, now);
-        try
+        for (int c = 0; c < conditions.Length; c++)
         {
-            for (int c = 0; c < conditions.Length; c++)
+            var condition = conditions[c];
+            if (condition.Matches(ref lookup))
             {
-                var condition = conditions[c];
-                if (condition.Matches(ref lookup))
-                {
-                    return EvaluationResult.Matched(
-                        condition.Variation,
-                        condition.IsSplit ? EvaluationReason.Split : EvaluationReason.TargetingMatch,
-                        c);
-                }
+                return EvaluationResult.Matched(
+                    condition.Variation,
+                    condition.IsSplit ? EvaluationReason.Split : EvaluationReason.TargetingMatch,
+                    c);
             }
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return EvaluationResult.Failed($"A regular expression in flag \"{Slug}\" took too long to match.");
         }
 
         return EvaluationResult.FromDefault(_defaultVariation);

@@ -21,6 +21,8 @@ public class LoadingTests
     [InlineData("""{"key":"k","operator":"STR_AFTER","negate":false,"value":1}""", "value", "must be a string, not a number")]
     [InlineData("""{"key":"k","operator":"REGEXP","negate":false,"value":"(unclosed"}""", "value", "the regular expression /(unclosed/ cannot be used")]
     [InlineData("""{"key":"k","operator":"REGEXP","negate":false,"value":"[b-a]"}""", "value", "cannot be used")]
+    [InlineData("""{"key":"k","operator":"REGEXP","negate":false,"value":"^(?=.*\\d)"}""", "value", "cannot be used: it uses a lookahead ((?=...)")]
+    [InlineData("""{"key":"k","operator":"REGEXP","negate":false,"value":"(a)\\1"}""", "value", "cannot be used: it uses a backreference (\\1)")]
     [InlineData("""{"key":"k","operator":"PERCENTAGE","negate":false,"rangeStart":0,"rangeEnd":1.5,"seed":1}""", "rangeEnd", "must be between 0 and 1, not 1.5")]
     [InlineData("""{"key":"k","operator":"PERCENTAGE","negate":false,"rangeStart":-0.1,"rangeEnd":0.5,"seed":1}""", "rangeStart", "must be between 0 and 1, not -0.1")]
     [InlineData("""{"key":"k","operator":"PERCENTAGE","negate":false,"rangeStart":0.6,"rangeEnd":0.5,"seed":1}""", "rangeEnd", "must not be below rangeStart")]
@@ -48,6 +50,26 @@ public class LoadingTests
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.StartsWith("flag \"bad\" (index 1), condition 1, rule 1: ", error.ToString(), StringComparison.Ordinal);
         Assert.Equal(field is null ? "/1/conditions/1/rules/1" : $"/1/conditions/1/rules/1/{field}", error.Path);
+    }
+
+    [Fact]
+    public void Lenient_loading_keeps_a_flag_whose_pattern_is_refused_and_that_rule_never_matches()
+    {
+        // Condition 1 has a lookahead, valid JavaScript with no linear-time evaluation.
+        var json = WithRule("""{"key":"k","operator":"REGEXP","negate":true,"value":"(?=x)"}""");
+        var result = FlagConfiguration.Load(json, LoadMode.Lenient);
+
+        var configuration = Assert.IsType<FlagConfiguration>(result.Configuration);
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("/1/conditions/1/rules/1/value", error.Path);
+        Assert.Contains("lookahead", error.Message, StringComparison.Ordinal);
+
+        // The flag still evaluates: condition 0 still matches, condition 1 never does (even negated).
+        var a = EvaluationContext.CreateBuilder().Set("k", "a").Build();
+        var other = EvaluationContext.CreateBuilder().Set("k", true).Build();
+        Assert.Equal(1.0, configuration.Evaluate("bad", a).Value!.AsNumber());
+        Assert.False(configuration.Evaluate("bad", other).IsActive);
+        Assert.Equal(EvaluationReason.Default, configuration.Evaluate("bad", other).Reason);
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace Flagstaff.Evaluation.Internal;
 
@@ -11,14 +10,11 @@ namespace Flagstaff.Evaluation.Internal;
 /// </summary>
 internal sealed class ConfigurationLoader : IDisposable
 {
-    /// <summary>How long one regular expression may run against one property before it is abandoned.</summary>
-    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(50);
-
     private const int MaxDepth = 64;
 
     private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _stringLookup;
-    private readonly Dictionary<string, Regex?> _regexes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (JsRegex? Regex, JsRegexException? Error)> _regexes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _keyIds = new(StringComparer.Ordinal);
     private readonly List<ConfigurationError> _errors = [];
 
@@ -522,7 +518,7 @@ internal sealed class ConfigurationLoader : IDisposable
 
     private Rule? Compile(in RawRule raw)
     {
-        int errorsBefore = _errors.Count;
+        int errorsBefore = _flagErrorCount;
         var key = RequireString(raw.Key, "key");
         var op = RequireString(raw.Operator, "operator");
         bool negate = false;
@@ -565,7 +561,7 @@ internal sealed class ConfigurationLoader : IDisposable
             _ => UnknownOperator(op),
         };
 
-        if (rule is null || _errors.Count > errorsBefore)
+        if (rule is null || _flagErrorCount > errorsBefore)
         {
             return null;
         }
@@ -593,26 +589,35 @@ internal sealed class ConfigurationLoader : IDisposable
 
     private RegexRule? CompileRegex(string key, bool negate, string pattern)
     {
-        if (!_regexes.TryGetValue(pattern, out var regex))
+        if (!_regexes.TryGetValue(pattern, out var compiled))
         {
             try
             {
-                regex = JsRegex.Compile(pattern, RegexTimeout);
+                compiled = (JsRegex.Compile(pattern), null);
             }
-            catch (ArgumentException e)
+            catch (JsRegexException e)
             {
-                regex = null;
-                Error("value", $"the regular expression /{pattern}/ cannot be used: {FirstSentence(e.Message)}");
+                compiled = (null, e);
             }
 
-            _regexes[pattern] = regex;
-        }
-        else if (regex is null)
-        {
-            Error("value", $"the regular expression /{pattern}/ cannot be used");
+            _regexes[pattern] = compiled;
         }
 
-        return regex is null ? null : new RegexRule(key, negate, regex);
+        if (compiled.Error is { } error)
+        {
+            var message = $"the regular expression /{pattern}/ cannot be used: {error.Message}";
+            if (!error.IsUnsupported)
+            {
+                Error("value", message);
+                return null;
+            }
+
+            // Valid JavaScript that has no linear-time evaluation: a strict load refuses it; a
+            // lenient one keeps the flag and makes this rule never match.
+            Refuse("value", message + " (every pattern is evaluated in linear time, so that no rule can make evaluation slow)");
+        }
+
+        return new RegexRule(key, negate, compiled.Regex);
     }
 
     private DateRule? Date(string key, bool negate, in RawRule raw, bool after)
@@ -739,6 +744,10 @@ internal sealed class ConfigurationLoader : IDisposable
         Error(name, field.Kind == FieldKind.Missing ? "is missing" : $"must be a number, not {field.Description}");
         return null;
     }
+
+    /// <summary>Reports a refused part of a flag that a lenient load can still evaluate without (strict loads fail on any report).</summary>
+    private void Refuse(string field, string message) =>
+        _errors.Add(new ConfigurationError($"\"{field}\" {message}", _flagIndex, _slug, _conditionIndex, _ruleIndex, field));
 
     private bool Error(string? field, string message)
     {

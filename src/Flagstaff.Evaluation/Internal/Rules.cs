@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.RegularExpressions;
 
 namespace Flagstaff.Evaluation.Internal;
 
@@ -287,21 +286,16 @@ internal sealed class StrCompareRule(string key, bool negate, string operand, bo
     }
 }
 
-internal sealed class RegexRule(string key, bool negate, Regex? regex) : Rule(key, negate)
+internal sealed class RegexRule(string key, bool negate, JsRegex? regex) : Rule(key, negate)
 {
-    /// <summary>Set when the pattern could not be compiled: the rule never matches.</summary>
-    public bool IsInvalid => regex is null;
+    /// <summary>
+    /// Set when the pattern is valid JavaScript but refused (it has no linear-time evaluation): a
+    /// lenient load keeps the rule, which never matches, whatever negate says.
+    /// </summary>
+    public bool IsRefused => regex is null;
 
-    protected override bool Matches(in ContextValue value)
-    {
-        if (value.Kind != ContextValueKind.String || regex is null)
-        {
-            return false;
-        }
-
-        // A timeout surfaces as RegexMatchTimeoutException, turned into an evaluation error by the flag.
-        return regex.IsMatch(value.String) != Negate;
-    }
+    protected override bool Matches(in ContextValue value) =>
+        value.Kind == ContextValueKind.String && regex is not null && regex.IsMatch(value.String) != Negate;
 }
 
 internal enum NumberComparison : byte
