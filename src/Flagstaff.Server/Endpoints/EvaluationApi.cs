@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
@@ -61,23 +62,17 @@ public static class EvaluationApi
             }
 
             long now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+            if (batch)
+            {
+                var answer = EvaluateBatch(snapshot.Active, contexts, now, limits.BatchBudgetMilliseconds);
+                context.Response.ContentType = "application/json";
+                await context.Response.Body.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
             context.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
-            if (batch)
-            {
-                writer.WriteStartArray();
-            }
-
-            foreach (var evaluationContext in contexts)
-            {
-                WriteActiveFlags(writer, snapshot.Active, evaluationContext, now);
-            }
-
-            if (batch)
-            {
-                writer.WriteEndArray();
-            }
-
+            WriteActiveFlags(writer, snapshot.Active, contexts[0], now);
             await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }
         catch (EvaluationException e)
@@ -138,6 +133,32 @@ public static class EvaluationApi
         }
 
         return contexts;
+    }
+
+    /// <summary>
+    /// Evaluates a batch into a buffer, so that a batch over its time budget is refused whole (413)
+    /// rather than answered in part: the clock is read after each context.
+    /// </summary>
+    private static ArrayBufferWriter<byte> EvaluateBatch(FlagConfiguration configuration, List<EvaluationContext> contexts, long now, int budgetMilliseconds)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 * contexts.Count);
+        using var writer = new Utf8JsonWriter(buffer);
+        long started = Stopwatch.GetTimestamp();
+        writer.WriteStartArray();
+        for (int i = 0; i < contexts.Count; i++)
+        {
+            WriteActiveFlags(writer, configuration, contexts[i], now);
+            if (i + 1 < contexts.Count && Stopwatch.GetElapsedTime(started).TotalMilliseconds > budgetMilliseconds)
+            {
+                throw new EvaluationException(
+                    StatusCodes.Status413PayloadTooLarge,
+                    $"The batch was stopped after {i + 1} of {contexts.Count} contexts: evaluating one request may take at most {budgetMilliseconds} ms. Send smaller batches.");
+            }
+        }
+
+        writer.WriteEndArray();
+        writer.Flush();
+        return buffer;
     }
 
     /// <summary>Writes the active flags for one context as an object, slug to value.</summary>

@@ -21,6 +21,13 @@ public sealed class EvaluationOptions
     /// <summary>The most contexts in one POST /flags batch.</summary>
     public int MaxBatch { get; set; } = 1_000;
 
+    /// <summary>
+    /// How long one POST /flags batch may evaluate before it is cut off with 413, so that one request
+    /// cannot starve the others whatever its contexts and the environment's rules cost.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 60_000)]
+    public int BatchBudgetMilliseconds { get; set; } = 1_000;
+
     /// <summary>The most properties in one context.</summary>
     public int MaxProperties { get; set; } = 500;
 
