@@ -13,6 +13,8 @@ public enum LoadMode
 
     /// <summary>
     /// An invalid flag is reported and evaluates inactive; every other flag still works (SDKs, relays).
+    /// A regular expression that is valid JavaScript but has no linear-time evaluation (a
+    /// backreference, a lookaround) is reported too, and only its rule is lost: it never matches.
     /// </summary>
     Lenient,
 }
