@@ -262,7 +262,7 @@ public static class FlagCompiler
             OperandKind.Values => rule with
             {
                 // STR_EQUAL_SOFT lower-cases the property, never the values: store them lower-cased.
-                Values = clause.Operator == "STR_EQUAL_SOFT" ? [.. clause.Values!.Select(v => v.ToLowerInvariant())] : clause.Values,
+                Values = clause.Operator == "STR_EQUAL_SOFT" ? [.. clause.Values!.Select(Flagstaff.Evaluation.TextRules.ToLowerCase)] : clause.Values,
             },
             OperandKind.Text or OperandKind.Pattern => rule with { Text = clause.Value!.Value.GetString() },
             OperandKind.Number => rule with { Number = clause.Value!.Value.GetDouble() },

@@ -63,6 +63,27 @@ public abstract class EvaluationApiTests(ServerFixture fixture) : EvaluationApiT
     }
 
     [Fact]
+    public async Task Str_equal_soft_values_are_lower_cased_as_JavaScript_does()
+    {
+        var project = await NewProjectAsync();
+        await CreateFlagAsync(project, "soft");
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/soft/environments/production", Json("""
+            {"enabled":true,"rules":[{"clauses":[{"property":"city","operator":"STR_EQUAL_SOFT","values":["İstanbul","ΟΔΟΣ"]}],"serve":{"variation":"on"}}],"defaultServe":{"variation":"off"}}
+            """), "\"1\"")).ReadJsonAsync();
+        using var serverHttp = WithKey(await CreateKeyAsync(project, "production", "server"));
+        using var http = WithKey(await CreateKeyAsync(project, "production", "client"));
+
+        // JavaScript: "İ" lower-cases to "i" and U+0307, a final capital sigma to "ς"; .NET's invariant
+        // mapping keeps "İ" and gives "σ", which no lower-cased property ever equals.
+        var config = await (await serverHttp.GetAsync("config")).ReadJsonAsync();
+        var values = config[0]!["conditions"]![0]!["rules"]![0]!["values"]!.AsArray().Select(v => v!.GetValue<string>());
+        Assert.Equal(["i\u0307stanbul", "οδος"], values);
+
+        var answers = (await (await http.PostJsonAsync("flags", Json("""[{"city":"İSTANBUL"},{"city":"Οδος"},{"city":"istanbul"},{"city":"οδοσ"}]"""))).ReadJsonAsync()).AsArray();
+        Assert.Equal([true, true, false, false], answers.Select(a => a!.AsObject().ContainsKey("soft")));
+    }
+
+    [Fact]
     public async Task Post_flags_agrees_with_the_evaluation_core_on_the_served_configuration_for_many_contexts()
     {
         var (_, server, client) = await SetUpAsync();
