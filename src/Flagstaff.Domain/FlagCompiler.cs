@@ -56,6 +56,12 @@ public sealed class CompiledFlagConfiguration
     /// <summary>The variation key the wire default serves.</summary>
     public string DefaultVariation { get; }
 
+    /// <summary>
+    /// Whether the default serves a percentage split: its last bucket is compiled as the wire default,
+    /// so a context served the wire default was still placed by the split.
+    /// </summary>
+    public bool DefaultIsSplit { get; init; }
+
     /// <summary>The flag, compiled by the evaluation core.</summary>
     public CompiledFlag Evaluator { get; }
 
@@ -133,6 +139,7 @@ public static class FlagCompiler
         {
             ActiveValues = [.. flag.Variations.Where(v => !v.Fallback && v.Value is not null).Select(v => FlagValue.FromJson(v.Value!.Value))],
             Migration = flag.Kind == FlagKind.Migration ? flag.Migration : null,
+            DefaultIsSplit = targeting.DefaultServe.Split is not null,
         };
     }
 

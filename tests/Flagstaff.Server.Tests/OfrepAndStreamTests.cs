@@ -44,7 +44,7 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
         Assert.Contains(split["variant"]!.GetValue<string>(), new[] { "fast", "classic" });
 
         var byDefault = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
-        Assert.Equal(("classic", "DEFAULT"), (byDefault["value"]!.GetValue<string>(), byDefault["reason"]!.GetValue<string>()));
+        Assert.Equal(("classic", "STATIC"), (byDefault["value"]!.GetValue<string>(), byDefault["reason"]!.GetValue<string>()));
 
         var fallback = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1","banned":true}}"""))).ReadJsonAsync();
         Assert.Equal(("DISABLED", "off"), (fallback["reason"]!.GetValue<string>(), fallback["variant"]!.GetValue<string>()));
@@ -53,6 +53,58 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
         var off = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/dormant", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
         Assert.Equal("DISABLED", off["reason"]!.GetValue<string>());
         Assert.False(off.AsObject().ContainsKey("value"));
+    }
+
+    [Fact]
+    public async Task Every_bucket_of_a_default_split_reports_split_and_arrays_are_evaluation_failures()
+    {
+        var project = await NewProjectAsync();
+        await CreateFlagAsync(project, "rollout", Json("""{"valueType":"string","variations":[{"key":"a","value":"a"},{"key":"b","value":"b"}]}""").AsObject());
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/rollout/environments/production", Json("""
+            {"enabled":true,"rules":[],"defaultServe":{"split":{"buckets":[{"variation":"a","weight":50},{"variation":"b","weight":50}]}}}
+            """), "\"1\"")).ReadJsonAsync();
+        await CreateFlagAsync(project, "list", Json("""{"valueType":"json","variations":[{"key":"many","value":[1,2]},{"key":"one","value":{"n":1}}]}""").AsObject());
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/list/environments/production", Json("""
+            {"enabled":true,"rules":[{"clauses":[{"property":"plan","operator":"STR_EQUAL","values":["pro"]}],"serve":{"variation":"one"}}],"defaultServe":{"variation":"many"}}
+            """), "\"1\"")).ReadJsonAsync();
+        using var http = Ofrep(await CreateKeyAsync(project, "production", "client"));
+
+        // The last bucket is compiled as the wire default; it is still a split that decided.
+        var variants = new Dictionary<string, string>();
+        for (int i = 0; i < 30; i++)
+        {
+            var result = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/rollout", Json($$$"""{"context":{"targetingKey":"user-{{{i}}}"}}"""))).ReadJsonAsync();
+            variants[result["variant"]!.GetValue<string>()] = result["reason"]!.GetValue<string>();
+        }
+
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "SPLIT", ["b"] = "SPLIT" }, variants);
+
+        // OFREP has no array type: a failure saying why, never an off-schema success.
+        var array = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/list", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(("list", "GENERAL"), (array["key"]!.GetValue<string>(), array["errorCode"]!.GetValue<string>()));
+        Assert.Contains("JSON array", array["errorDetails"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.False(array.AsObject().ContainsKey("value"));
+        var obj = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/list", Json("""{"context":{"targetingKey":"u1","plan":"pro"}}"""))).ReadJsonAsync();
+        Assert.Equal(1, obj["value"]!["n"]!.GetValue<int>());
+
+        var bulk = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
+        var listed = bulk["flags"]!.AsArray().Single(f => f!["key"]!.GetValue<string>() == "list")!;
+        Assert.Equal("GENERAL", listed["errorCode"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Ofrep_accepts_a_key_in_authorization_without_the_bearer_word()
+    {
+        var (_, key) = await OfrepProjectAsync();
+        using var http = Server.Anonymous();
+        http.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", key);
+
+        var result = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/checkout", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
+        Assert.Equal("classic", result["value"]!.GetValue<string>());
+        await (await http.PostJsonAsync("ofrep/v1/evaluate/flags", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync();
+
+        // The Tggl routes keep their own headers.
+        await (await http.PostJsonAsync("flags", Json("{}"))).ReadJsonAsync(HttpStatusCode.Unauthorized);
     }
 
     [Fact]
@@ -109,14 +161,18 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
         var streamUrl = bulk["eventStreams"]![0]!["url"]!.GetValue<string>();
         Assert.DoesNotContain(key, streamUrl, StringComparison.Ordinal);
 
-        async Task<HttpStatusCode> Again()
+        async Task<HttpStatusCode> Again(string query = "")
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "ofrep/v1/evaluate/flags") { Content = new StringContent(context.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "ofrep/v1/evaluate/flags" + query) { Content = new StringContent(context.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
             request.Headers.TryAddWithoutValidation("If-None-Match", etag);
             return (await http.SendAsync(request)).StatusCode;
         }
 
         Assert.Equal(HttpStatusCode.NotModified, await Again());
+
+        // A re-fetch naming a configuration other than the current one gets a full answer.
+        Assert.Equal(HttpStatusCode.OK, await Again("?flagConfigEtag=999999"));
+        Assert.Equal(HttpStatusCode.NotModified, await Again("?flagConfigEtag=" + bulk["metadata"]!["configVersion"]!.GetValue<long>()));
 
         // A change that does not change this context's answers keeps the ETag...
         await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dormant/environments/staging/on", null)).ReadJsonAsync();

@@ -61,7 +61,8 @@ for (const context of input.contexts) {
 }
 
 // --- OpenFeature server SDK with the OFREP provider.
-await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl, headers: [['Authorization', `Bearer ${clientKey}`]] }));
+// The key without the Bearer word, as the provider's own README shows it.
+await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl, headers: [['Authorization', clientKey]] }));
 const client = OpenFeature.getClient();
 output.ofrep = [];
 for (const { flag, type, context } of input.ofrep) {

@@ -10,9 +10,10 @@ namespace Flagstaff.Server.Endpoints;
 
 /// <summary>
 /// The OpenFeature Remote Evaluation Protocol (spec/ofrep/openapi.yaml), so that every OpenFeature SDK
-/// with an OFREP provider evaluates against Flagstaff. Reasons say what happened: TARGETING_MATCH (a
-/// rule decided), SPLIT (a percentage decided), DEFAULT (no rule matched), DISABLED (the flag is off or
-/// serves its fallback, so the value is left out and the client uses its own default).
+/// with an OFREP provider evaluates against Flagstaff. Reasons are the schema's own: TARGETING_MATCH (a
+/// rule decided), SPLIT (a percentage decided, whichever bucket), STATIC (no rule decided: the default
+/// served), DISABLED (the flag is off or serves its fallback, so the value is left out and the client
+/// uses its own default). A value OFREP has no type for (a JSON array) is an evaluation failure.
 /// </summary>
 public static class OfrepApi
 {
@@ -47,10 +48,10 @@ public static class OfrepApi
             {
                 long now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
                 var result = flag.Enabled ? flag.Evaluator.Evaluate(evaluationContext, now) : default;
-                if (flag.Enabled && result.Reason == EvaluationReason.Error)
+                if (Failure(flag, result) is { } failure)
                 {
                     context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                    WriteError(writer, key, "GENERAL", result.ErrorMessage ?? "The flag could not be evaluated.");
+                    WriteError(writer, key, "GENERAL", failure);
                 }
                 else
                 {
@@ -81,9 +82,9 @@ public static class OfrepApi
                 foreach (var (_, flag) in snapshot.Flags.OrderBy(f => f.Key, StringComparer.Ordinal))
                 {
                     var result = flag.Enabled ? flag.Evaluator.Evaluate(evaluationContext, now) : default;
-                    if (flag.Enabled && result.Reason == EvaluationReason.Error)
+                    if (Failure(flag, result) is { } failure)
                     {
-                        WriteError(writer, flag.Key, "GENERAL", result.ErrorMessage ?? "The flag could not be evaluated.");
+                        WriteError(writer, flag.Key, "GENERAL", failure);
                     }
                     else
                     {
@@ -98,7 +99,12 @@ public static class OfrepApi
             var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan))[..32] + "\"";
             context.Response.Headers.ETag = etag;
             context.Response.Headers.CacheControl = "no-cache";
-            if (context.Request.Headers.IfNoneMatch.ToString() == etag)
+
+            // A re-fetch triggered by a change event names the configuration it was told of; when that
+            // is not the one answering, the client must get a full answer, whatever its ETag.
+            var configEtag = context.Request.Query["flagConfigEtag"].ToString();
+            bool staleConfig = configEtag.Length > 0 && configEtag != snapshot.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (!staleConfig && context.Request.Headers.IfNoneMatch.ToString() == etag)
             {
                 context.Response.StatusCode = StatusCodes.Status304NotModified;
                 return;
@@ -203,7 +209,7 @@ public static class OfrepApi
         {
             variant = flag.VariationOf(result);
             reason = !result.IsActive ? "DISABLED"
-                : result.ConditionIndex < 0 ? "DEFAULT"
+                : result.ConditionIndex < 0 ? (flag.DefaultIsSplit ? "SPLIT" : "STATIC")
                 : flag.ConditionRules[result.ConditionIndex] < 0 || result.Reason == EvaluationReason.Split ? "SPLIT"
                 : "TARGETING_MATCH";
             if (result.Value is { } value)
@@ -222,6 +228,24 @@ public static class OfrepApi
         writer.WriteString("environment", snapshot.Environment.Key);
         writer.WriteEndObject();
         writer.WriteEndObject();
+    }
+
+    /// <summary>Why a result cannot be answered as an OFREP success, or null when it can.</summary>
+    private static string? Failure(CompiledFlagConfiguration flag, in EvaluationResult result)
+    {
+        if (!flag.Enabled)
+        {
+            return null;
+        }
+
+        if (result.Reason == EvaluationReason.Error)
+        {
+            return result.ErrorMessage ?? "The flag could not be evaluated.";
+        }
+
+        return result.Value is { Kind: JsonValueKind.Array }
+            ? $"Flag \"{flag.Key}\" serves a JSON array (variation \"{flag.VariationOf(result)}\"), which OFREP cannot carry: its values are booleans, strings, numbers and objects."
+            : null;
     }
 
     // A disabled flag serves nothing; its variant is the fallback when it has one.

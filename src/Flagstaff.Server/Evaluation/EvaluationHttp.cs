@@ -79,12 +79,17 @@ public static class EvaluationHttp
         {
             secret = authorization[7..].Trim();
         }
+        else if (headers == KeyHeaders.Ofrep && authorization.Length > 0 && !authorization.Contains(' ', StringComparison.Ordinal))
+        {
+            // "Authorization: <key>" without a scheme, as the npm OFREP providers' documentation shows.
+            secret = authorization;
+        }
 
         secret ??= (headers == KeyHeaders.Tggl ? context.Request.Headers["X-Tggl-Api-Key"] : context.Request.Headers["X-API-Key"]).ToString();
         if (string.IsNullOrEmpty(secret))
         {
             throw new EvaluationException(StatusCodes.Status401Unauthorized,
-                headers == KeyHeaders.Tggl ? "Missing API key: send it in the X-Tggl-Api-Key header." : "Missing API key: send it as Authorization: Bearer <key> or in the X-API-Key header.");
+                headers == KeyHeaders.Tggl ? "Missing API key: send it in the X-Tggl-Api-Key header." : "Missing API key: send it as Authorization: Bearer <key> (or Authorization: <key>) or in the X-API-Key header.");
         }
 
         var key = keys.Find(secret) ?? throw new EvaluationException(StatusCodes.Status401Unauthorized, "Unknown or revoked API key.");
