@@ -166,6 +166,14 @@ public sealed class ClientsTests
         Assert.False(missing["value"]!.GetValue<bool>());
 
         // OpenFeature web SDK: bulk evaluation, a change pushed through the event stream, and a 304.
+        // tggl-client configured as the README says sends a refused key nowhere but to Flagstaff.
+        var fallback = output["fallback"]!;
+        var requested = fallback["requested"]!.AsArray().Select(u => u!.GetValue<string>()).ToList();
+        Assert.NotEmpty(requested);
+        Assert.All(requested, url => Assert.StartsWith(server.Address.ToString().TrimEnd('/'), url, StringComparison.Ordinal));
+        Assert.Contains("Unknown or revoked API key", fallback["remoteError"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("Unknown or revoked API key", fallback["localError"]!.GetValue<string>(), StringComparison.Ordinal);
+
         var web = output["web"]!;
         Assert.True(web["initial"]!["op-contains"]!["value"]!.GetValue<bool>());
         Assert.Equal("TARGETING_MATCH", web["initial"]!["op-contains"]!["reason"]!.GetValue<string>());

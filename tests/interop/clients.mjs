@@ -125,5 +125,30 @@ await withTimeout((async () => { while (statuses.length === before) await new Pr
 output.web.statuses = statuses;
 await WebOpenFeature.close();
 
+// --- tggl-client's fallback to Tggl's hosted service, switched off as the README says. Its
+// constructors append https://api.tggl.io to the very array given as baseUrls, and after any error
+// (a refused key, say) they send the request, with the API key, there too. Removing that entry right
+// after construction leaves the client and its reporting with Flagstaff alone.
+const requested = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = (url, init) => {
+  requested.push(typeof url === 'string' ? url : url instanceof URL ? url.href : url.url);
+  return realFetch(url, init);
+};
+const withoutFallback = (baseUrls) => {
+  const at = baseUrls.indexOf('https://api.tggl.io');
+  if (at >= 0) baseUrls.splice(at, 1);
+};
+const refusedUrls = [baseUrl];
+const refused = new TgglClient({ apiKey: 'fs_client_unknown', baseUrls: refusedUrls, maxRetries: 0, pollingIntervalMs: 0, storages: [], reporting: false });
+withoutFallback(refusedUrls);
+await refused.setContext({ userId: 'u-1' });
+const refusedLocalUrls = [baseUrl];
+const refusedLocal = new TgglLocalClient({ apiKey: 'fs_server_unknown', baseUrls: refusedLocalUrls, maxRetries: 0, pollingIntervalMs: 0, reporting: false });
+withoutFallback(refusedLocalUrls);
+await refusedLocal.waitReady();
+globalThis.fetch = realFetch;
+output.fallback = { requested, remoteError: String(refused.getError()), localError: String(refusedLocal.getError()) };
+
 fs.writeFileSync(env('FLAGSTAFF_OUTPUT'), JSON.stringify(output));
 process.exit(0);
