@@ -55,7 +55,7 @@ public sealed class RegexAttackTests(SqliteServer fixture) : EvaluationApiTestsB
     }
 
     [Fact]
-    public async Task A_pattern_with_a_backreference_is_refused_with_the_rule_and_the_construct()
+    public async Task Patterns_without_linear_time_evaluation_are_refused_at_the_rule_the_segment_clause_and_the_import_naming_the_construct()
     {
         var project = await NewProjectAsync();
         await CreateFlagAsync(project, "f");
@@ -71,6 +71,16 @@ public sealed class RegexAttackTests(SqliteServer fixture) : EvaluationApiTestsB
             {"key":"s","name":"S","clauses":[{"property":"name","operator":"REGEXP","value":"^(?=a)"}]}
             """))).ReadJsonAsync(HttpStatusCode.BadRequest);
         Assert.Contains("lookahead", segment.ToJsonString(), StringComparison.Ordinal);
+
+        var key = UniqueKey("imported");
+        var document = Json("""
+            {"key":"KEY","name":"Imported","environments":[{"key":"production","name":"Production"}],
+             "flags":[{"key":"f","name":"F","variations":[{"key":"on","value":true}],"environments":{"production":{"enabled":true,"rules":[{"clauses":[{"property":"x","operator":"REGEXP","value":"(?<!a)b"}],"serve":{"variation":"on"}}],"defaultServe":{"variation":"on"}}}}]}
+            """.Replace("KEY", key, StringComparison.Ordinal));
+        var imported = await (await Admin.PostJsonAsync("api/import", document)).ReadJsonAsync(HttpStatusCode.BadRequest);
+        var error = imported["errors"]!["flags[0].environments.production.rules[0].clauses[0].value"]![0]!.GetValue<string>();
+        Assert.Contains("lookbehind ((?<!...)", error, StringComparison.Ordinal);
+        await (await Admin.GetAsync($"api/projects/{key}")).ReadJsonAsync(HttpStatusCode.NotFound);
     }
 }
 
