@@ -221,7 +221,11 @@ public sealed record Variation
     /// <summary>Display name.</summary>
     public string? Name { get; init; }
 
-    /// <summary>The value served (of the flag's value type); none for the fallback.</summary>
+    /// <summary>
+    /// The value served (of the flag's value type); none for the fallback. A JSON <c>null</c> is a
+    /// value (a JSON flag may serve it), told apart from no value at all.
+    /// </summary>
+    [JsonConverter(typeof(JsonValueConverter))]
     public JsonElement? Value { get; init; }
 
     /// <summary>Free text.</summary>
@@ -656,4 +660,31 @@ public sealed record AuditEntry
 
     /// <summary>An optional note.</summary>
     public string? Comment { get; init; }
+}
+
+/// <summary>
+/// Reads a JSON <c>null</c> as a value (a <see cref="JsonElement"/> of kind Null) rather than as no
+/// value, so that a variation can serve <c>null</c>; an absent property is still no value.
+/// </summary>
+public sealed class JsonValueConverter : JsonConverter<JsonElement?>
+{
+    /// <inheritdoc />
+    public override bool HandleNull => true;
+
+    /// <inheritdoc />
+    public override JsonElement? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => JsonElement.ParseValue(ref reader);
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, JsonElement? value, JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (value is { } element)
+        {
+            element.WriteTo(writer);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
 }

@@ -93,6 +93,33 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
     }
 
     [Fact]
+    public async Task A_json_flag_can_serve_null_which_ofrep_answers_as_a_failure()
+    {
+        var project = await NewProjectAsync();
+        var created = await CreateFlagAsync(project, "nullable", Json("""{"valueType":"json","variations":[{"key":"nothing","value":null},{"key":"some","value":{"n":1}},{"key":"off","fallback":true}]}""").AsObject());
+        var nothing = created["flag"]!["variations"]![0]!.AsObject();
+        Assert.True(nothing.ContainsKey("value") && nothing["value"] is null, nothing.ToJsonString());
+        await (await Admin.PutJsonAsync($"api/projects/{project}/flags/nullable/environments/production", Json("""
+            {"enabled":true,"rules":[],"defaultServe":{"variation":"nothing"}}
+            """), "\"1\"")).ReadJsonAsync();
+
+        // A boolean flag's value still cannot be null.
+        var refused = await (await Admin.PostJsonAsync($"api/projects/{project}/flags", Json("""{"key":"b","name":"B","variations":[{"key":"on","value":null}]}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Contains("variations[0].value", refused.ToJsonString(), StringComparison.Ordinal);
+
+        var key = await CreateKeyAsync(project, "production", "client");
+        using var tggl = WithKey(key);
+        var served = await (await tggl.PostJsonAsync("flags", Json("{}"))).ReadJsonAsync();
+        Assert.True(served.AsObject().ContainsKey("nullable"));
+        Assert.Null(served["nullable"]);
+
+        using var http = Ofrep(key);
+        var failure = await (await http.PostJsonAsync("ofrep/v1/evaluate/flags/nullable", Json("""{"context":{"targetingKey":"u1"}}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("GENERAL", failure["errorCode"]!.GetValue<string>());
+        Assert.Contains("serves null", failure["errorDetails"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ofrep_accepts_a_key_in_authorization_without_the_bearer_word()
     {
         var (_, key) = await OfrepProjectAsync();

@@ -243,9 +243,12 @@ public static class OfrepApi
             return result.ErrorMessage ?? "The flag could not be evaluated.";
         }
 
-        return result.Value is { Kind: JsonValueKind.Array }
-            ? $"Flag \"{flag.Key}\" serves a JSON array (variation \"{flag.VariationOf(result)}\"), which OFREP cannot carry: its values are booleans, strings, numbers and objects."
-            : null;
+        return result.Value?.Kind switch
+        {
+            JsonValueKind.Array => $"Flag \"{flag.Key}\" serves a JSON array (variation \"{flag.VariationOf(result)}\"), which OFREP cannot carry: its values are booleans, strings, numbers and objects.",
+            JsonValueKind.Null => $"Flag \"{flag.Key}\" serves null (variation \"{flag.VariationOf(result)}\"), which OFREP cannot carry: its values are booleans, strings, numbers and objects.",
+            _ => null,
+        };
     }
 
     // A disabled flag serves nothing; its variant is the fallback when it has one.
