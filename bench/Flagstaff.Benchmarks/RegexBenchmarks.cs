@@ -31,7 +31,7 @@ public class RegexBenchmarks
 
     private static CompiledFlag Flag(string pattern)
     {
-        var json = $$"""[{"slug":"f","conditions":[{"rules":[{"key":"text","operator":"REGEXP","negate":false,"value":{{System.Text.Json.JsonSerializer.Serialize(pattern)}}}],"variation":{"active":true,"value":true}}],"defaultVariation":{"active":true,"value":false}}]""";
+        var json = $$$"""[{"slug":"f","conditions":[{"rules":[{"key":"text","operator":"REGEXP","negate":false,"value":{{{System.Text.Json.JsonSerializer.Serialize(pattern)}}}}],"variation":{"active":true,"value":true}}],"defaultVariation":{"active":true,"value":false}}]""";
         FlagConfiguration.Load(json, LoadMode.Strict).GetConfigurationOrThrow().TryGetFlag("f", out var flag);
         return flag!;
     }
