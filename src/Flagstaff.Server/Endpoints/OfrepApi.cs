@@ -138,7 +138,7 @@ public static class OfrepApi
         var snapshot = EvaluationApi.Snapshot(services, key);
         var limits = services.GetRequiredService<IOptions<EvaluationOptions>>().Value;
         var reader = context.Request.BodyReader;
-        var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
+        var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits).ConfigureAwait(false);
         try
         {
             if (body.IsEmpty)
