@@ -5,22 +5,46 @@ using System.Text.Unicode;
 
 namespace Flagstaff.Server.Http;
 
-/// <summary>A string in a JSON body that is not text: where it is, for the error message.</summary>
+/// <summary>What is wrong with a value of a JSON body.</summary>
+public enum JsonTextProblem
+{
+    /// <summary>A string that is not valid text.</summary>
+    String,
+
+    /// <summary>A property name that is not valid text.</summary>
+    PropertyName,
+
+    /// <summary>A number that a double cannot hold (such as 1e400).</summary>
+    Number,
+}
+
+/// <summary>A value of a JSON body that cannot be read as what it says it is: where it is, for the error message.</summary>
 /// <param name="Path">The JSON path of the value ("context.plan", "rules[0].values[2]"; "" for the root).</param>
 /// <param name="Offset">Its position in the body, counting bytes from 1.</param>
-/// <param name="IsPropertyName">Whether it is a property name (then <paramref name="Path"/> is the object holding it).</param>
-public readonly record struct InvalidJsonText(string Path, long Offset, bool IsPropertyName)
+/// <param name="Problem">What is wrong (for a property name, <paramref name="Path"/> is the object holding it).</param>
+public readonly record struct InvalidJsonText(string Path, long Offset, JsonTextProblem Problem)
 {
     /// <summary>What was wrong and where, in one sentence.</summary>
-    public string Describe() =>
-        $"{(IsPropertyName ? "A property name" : "The string")} at {(Path.Length == 0 ? "the top level" : Path)} (byte {Offset} of the body) is not valid text: "
-        + Rule;
+    public string Describe() => Problem switch
+    {
+        JsonTextProblem.Number => $"The number at {Where} (byte {Offset} of the body) is too large: {NumberRule}",
+        JsonTextProblem.PropertyName => $"A property name at {Where} (byte {Offset} of the body) is not valid text: {TextRule}",
+        _ => $"The string at {Where} (byte {Offset} of the body) is not valid text: {TextRule}",
+    };
 
     /// <summary>What was wrong, for a validation error at <see cref="Path"/>.</summary>
-    public string Reason() =>
-        $"{(IsPropertyName ? "holds a property name that" : "")} is not valid text (byte {Offset} of the body): {Rule}".TrimStart();
+    public string Reason() => Problem switch
+    {
+        JsonTextProblem.Number => $"is a number too large (byte {Offset} of the body): {NumberRule}",
+        JsonTextProblem.PropertyName => $"holds a property name that is not valid text (byte {Offset} of the body): {TextRule}",
+        _ => $"is not valid text (byte {Offset} of the body): {TextRule}",
+    };
 
-    private const string Rule = "JSON strings must be UTF-8 with no invalid bytes and no lone surrogate escapes such as \\ud800.";
+    private string Where => Path.Length == 0 ? "the top level" : Path;
+
+    private const string TextRule = "JSON strings must be UTF-8 with no invalid bytes and no lone surrogate escapes such as \\ud800.";
+
+    private const string NumberRule = "numbers must fit in a double (such as 1e400 does not).";
 }
 
 /// <summary>
@@ -32,20 +56,30 @@ public readonly record struct InvalidJsonText(string Path, long Offset, bool IsP
 public static class JsonText
 {
     /// <summary>
-    /// The first string of <paramref name="json"/> that is not valid text, or null when all are (or when
-    /// the JSON itself is malformed: the parser that follows says so, with its own position).
+    /// The first string of <paramref name="json"/> that is not valid text (and, with
+    /// <paramref name="finiteNumbers"/>, the first number a double cannot hold), or null when there is
+    /// none (or when the JSON itself is malformed: the parser that follows says so, with its position).
     /// </summary>
     /// <remarks>The pass allocates nothing unless it finds a problem.</remarks>
-    public static InvalidJsonText? Find(ReadOnlySequence<byte> json, JsonReaderOptions options)
+    public static InvalidJsonText? Find(ReadOnlySequence<byte> json, JsonReaderOptions options, bool finiteNumbers = false)
     {
         var reader = new Utf8JsonReader(json, options);
         try
         {
             while (reader.Read())
             {
-                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && !IsValid(ref reader))
+                var problem = reader.TokenType switch
                 {
-                    return new InvalidJsonText(PathTo(json, options, reader.TokenStartIndex), reader.TokenStartIndex + 1, reader.TokenType == JsonTokenType.PropertyName);
+                    JsonTokenType.String when !IsValid(ref reader) => JsonTextProblem.String,
+                    JsonTokenType.PropertyName when !IsValid(ref reader) => JsonTextProblem.PropertyName,
+
+                    // A double the serializer reads as infinity fails only when it is written again.
+                    JsonTokenType.Number when finiteNumbers && !(reader.TryGetDouble(out double number) && double.IsFinite(number)) => JsonTextProblem.Number,
+                    _ => (JsonTextProblem?)null,
+                };
+                if (problem is { } found)
+                {
+                    return new InvalidJsonText(PathTo(json, options, reader.TokenStartIndex), reader.TokenStartIndex + 1, found);
                 }
             }
         }
@@ -56,9 +90,6 @@ public static class JsonText
 
         return null;
     }
-
-    /// <summary>The check for one contiguous body.</summary>
-    public static InvalidJsonText? Find(ReadOnlyMemory<byte> json, JsonReaderOptions options) => Find(new ReadOnlySequence<byte>(json), options);
 
     private static bool IsValid(ref Utf8JsonReader reader)
     {

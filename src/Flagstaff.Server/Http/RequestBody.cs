@@ -72,7 +72,7 @@ public static class RequestBody
         try
         {
             var body = read.Buffer;
-            if (JsonText.Find(body, new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth }) is { } invalid)
+            if (JsonText.Find(body, new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth }, finiteNumbers: true) is { } invalid)
             {
                 throw new DomainValidationException(invalid.Path, invalid.Reason());
             }
