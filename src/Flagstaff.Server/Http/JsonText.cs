@@ -44,7 +44,7 @@ public readonly record struct InvalidJsonText(string Path, long Offset, JsonText
 
     private const string TextRule = "JSON strings must be UTF-8 with no invalid bytes and no lone surrogate escapes such as \\ud800.";
 
-    private const string NumberRule = "numbers must fit in a double (such as 1e400 does not).";
+    private const string NumberRule = "JSON numbers must fit in a double (1e400 does not).";
 }
 
 /// <summary>
