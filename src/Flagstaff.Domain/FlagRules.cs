@@ -142,6 +142,46 @@ public static class FlagRules
         {
             errors.Add(path, $"is too long: at most {Limits.ValueLength * 10} characters");
         }
+        else if (FirstNonFiniteNumber(value!.Value, path) is { } at)
+        {
+            errors.Add(at, NonFinite);
+        }
+    }
+
+    private const string NonFinite = "is a number too large for a double (such as 1e400); JSON numbers must be finite";
+
+    // JSON allows any digits, but evaluation and every SDK read numbers as doubles: one that overflows
+    // to infinity has no value to serve or compare with. The path says where in a JSON value it is.
+    private static string? FirstNonFiniteNumber(JsonElement value, string path)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Number:
+                return double.IsFinite(value.GetDouble()) ? null : path;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    if (FirstNonFiniteNumber(item, ValidationErrors.Index(path, i++)) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    if (FirstNonFiniteNumber(property.Value, ValidationErrors.Join(path, property.Name)) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 
     /// <summary>Checks a flag's targeting in one environment against its variations and the project's segments.</summary>
@@ -292,9 +332,13 @@ public static class FlagRules
 
                 break;
             case OperandKind.Number:
-                if (clause.Value is not { ValueKind: JsonValueKind.Number })
+                if (clause.Value is not { ValueKind: JsonValueKind.Number } number)
                 {
                     errors.Add(path + ".value", $"must be a number for {clause.Operator}");
+                }
+                else if (!double.IsFinite(number.GetDouble()))
+                {
+                    errors.Add(path + ".value", NonFinite);
                 }
 
                 break;

@@ -28,6 +28,26 @@ public sealed class StorageOptions
 
     /// <summary>The SQLite file; default <c>{DataDirectory}/flagstaff.db</c>.</summary>
     public string? SqlitePath { get; set; }
+
+    /// <summary>
+    /// How long one database command (and opening a PostgreSQL connection, and waiting for SQLite's
+    /// lock) may take before the request fails with 503 (default 5 s): a database that stopped
+    /// answering must not hold requests for minutes.
+    /// </summary>
+    [Range(1, 3600)]
+    public int CommandTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>How often the readiness check asks the database to answer <c>SELECT 1</c> (default 2 s).</summary>
+    [Range(0.1, 3600)]
+    public double ProbeIntervalSeconds { get; set; } = 2;
+
+    /// <summary>How long that query may take before the database counts as unreachable (default 2 s).</summary>
+    [Range(0.1, 60)]
+    public double ProbeTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>The largest the SQLite file may grow, in MiB (0: no limit but the disk's); past it, changes fail with 507.</summary>
+    [Range(0, 1 << 24)]
+    public long SqliteMaxSizeMegabytes { get; set; }
 }
 
 /// <summary>How the first account is made: an owner from configuration, or a one-time setup token.</summary>

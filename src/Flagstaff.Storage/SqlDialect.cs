@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -40,6 +41,9 @@ public abstract class SqlDialect : IAsyncDisposable
     /// <summary>Whether an exception means the database cannot be reached (as opposed to a bad query).</summary>
     internal abstract bool IsUnavailable(Exception exception);
 
+    /// <summary>Whether an exception means the database's disk (or its configured size) is full.</summary>
+    internal abstract bool IsFull(Exception exception);
+
     /// <summary>
     /// Serialises schema migrations across processes within the open transaction (PostgreSQL takes an
     /// advisory lock; SQLite's write transaction is already exclusive).
@@ -59,9 +63,19 @@ public sealed class SqliteDialect : SqlDialect
 {
     private readonly string _connectionString;
 
+    private readonly int _busyTimeoutMs;
+    private readonly long _maxPages;
+
     /// <summary>Uses (and creates if needed) the database file at <paramref name="path"/>.</summary>
-    public SqliteDialect(string path)
+    /// <param name="path">The database file.</param>
+    /// <param name="commandTimeout">How long a command may wait for a lock held by another process (default 30 s).</param>
+    /// <param name="maxSizeBytes">The largest the file may grow (in pages of 4 KiB); 0 for no limit but the disk's.</param>
+    public SqliteDialect(string path, TimeSpan? commandTimeout = null, long maxSizeBytes = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSizeBytes);
+        var timeout = commandTimeout ?? TimeSpan.FromSeconds(30);
+        _busyTimeoutMs = (int)Math.Max(1, timeout.TotalMilliseconds);
+        _maxPages = maxSizeBytes / PageSize;
         ArgumentException.ThrowIfNullOrEmpty(path);
         Path = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(Path);
@@ -76,9 +90,12 @@ public sealed class SqliteDialect : SqlDialect
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
-            DefaultTimeout = 30,
+            DefaultTimeout = (int)Math.Max(1, Math.Ceiling(timeout.TotalSeconds)),
         }.ToString();
     }
+
+    // SQLite's default page size, which every Flagstaff database keeps.
+    private const int PageSize = 4096;
 
     /// <summary>The database file.</summary>
     public string Path { get; }
@@ -99,7 +116,9 @@ public sealed class SqliteDialect : SqlDialect
 
         // WAL lets readers work while one writer writes; the busy timeout makes a second writer wait
         // instead of failing with "database is locked". Foreign keys are off by default in SQLite.
-        command.CommandText = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+        // max_page_count holds for the connection only, so it is set on every one.
+        command.CommandText = string.Create(CultureInfo.InvariantCulture, $"PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {_busyTimeoutMs}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            + (_maxPages > 0 ? string.Create(CultureInfo.InvariantCulture, $" PRAGMA max_page_count = {_maxPages};") : "");
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return connection;
     }
@@ -111,8 +130,12 @@ public sealed class SqliteDialect : SqlDialect
     internal override bool IsUniqueViolation(Exception exception) =>
         exception is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 2067 or 1555 };
 
+    // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_CANTOPEN.
     internal override bool IsUnavailable(Exception exception) =>
-        exception is SqliteException { SqliteErrorCode: 5 or 6 or 10 or 13 or 14 };
+        exception is SqliteException { SqliteErrorCode: 5 or 6 or 10 or 14 };
+
+    // SQLITE_FULL: the disk, or the size set by max_page_count.
+    internal override bool IsFull(Exception exception) => exception is SqliteException { SqliteErrorCode: 13 };
 
     /// <inheritdoc />
     public override ValueTask DisposeAsync()
@@ -129,13 +152,29 @@ public sealed class PostgresDialect : SqlDialect
     private readonly string _description;
 
     /// <summary>Uses the database of <paramref name="connectionString"/>.</summary>
-    public PostgresDialect(string connectionString)
+    /// <param name="connectionString">The Npgsql connection string.</param>
+    /// <param name="commandTimeout">
+    /// How long a command, and opening a connection, may take before it fails (so that a database that
+    /// stopped answering fails requests instead of holding them); when null, the connection string's
+    /// Command Timeout and Timeout (Npgsql's defaults: 30 s and 15 s).
+    /// </param>
+    public PostgresDialect(string connectionString, TimeSpan? commandTimeout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         _description = $"{builder.Host}:{builder.Port}/{builder.Database}";
-        ConnectionString = connectionString;
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        if (commandTimeout is { } timeout)
+        {
+            int seconds = (int)Math.Max(1, Math.Ceiling(timeout.TotalSeconds));
+            builder.CommandTimeout = seconds;
+            builder.Timeout = seconds;
+
+            // After a timeout Npgsql asks the server to cancel the query, and waits for that too.
+            builder.CancellationTimeout = Math.Min(builder.CancellationTimeout, seconds * 1000);
+        }
+
+        ConnectionString = builder.ToString();
+        _dataSource = NpgsqlDataSource.Create(ConnectionString);
     }
 
     /// <summary>The connection string (holds the password: never log it).</summary>
@@ -170,6 +209,9 @@ public sealed class PostgresDialect : SqlDialect
         || exception is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "55000" or "3D000" or "53300" }
         || exception is PostgresException p && p.SqlState.StartsWith("08", StringComparison.Ordinal)
         || (exception is NpgsqlException && exception.InnerException is System.Net.Sockets.SocketException or IOException);
+
+    internal override bool IsFull(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.DiskFull };
 
     internal override async Task NotifyAsync(DbConnection connection, DbTransaction? transaction, string channel, string payload, CancellationToken cancellationToken)
     {

@@ -26,6 +26,9 @@ public sealed class Store : IAsyncDisposable
     /// <summary>The database in use.</summary>
     public SqlDialect Dialect { get; }
 
+    // A migration may rebuild a large table: it is not held to the command timeout of requests.
+    private const int MigrationTimeoutSeconds = 600;
+
     /// <summary>Applies every embedded migration not yet applied, each in its own transaction.</summary>
     /// <returns>The names of the migrations applied.</returns>
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken = default)
@@ -57,7 +60,7 @@ public sealed class Store : IAsyncDisposable
                 continue;
             }
 
-            await connection.ExecuteAsync(new CommandDefinition(ReadScript(assembly, resource), transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(ReadScript(assembly, resource), transaction: transaction, commandTimeout: MigrationTimeoutSeconds, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, @at)",
                 new { version, name, at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -145,8 +148,49 @@ public sealed class Store : IAsyncDisposable
 
     private static bool IsDomainError(Exception e) => e is StoreException;
 
+    /// <summary>
+    /// Checks that the database answers a trivial query within <paramref name="timeout"/>, for the
+    /// readiness check: a database that stopped or froze is noticed in that time, not when a request
+    /// happens to need it.
+    /// </summary>
+    /// <exception cref="StoreUnavailableException">The database did not answer in time, or failed.</exception>
+    public async Task PingAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var ping = PingOnceAsync(deadline.Token);
+        try
+        {
+            // A frozen server may not even honour cancellation promptly: the verdict does not wait for it.
+            await ping.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            _ = ping.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw NoAnswer(timeout, e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw NoAnswer(timeout, e);
+        }
+        catch (Exception e) when (e is DbException || Dialect.IsUnavailable(e))
+        {
+            throw Translate(e) is StoreUnavailableException unavailable ? unavailable : new StoreUnavailableException($"The {Dialect.Name} database failed a health check: {e.Message}", e);
+        }
+    }
+
+    private StoreUnavailableException NoAnswer(TimeSpan timeout, Exception e) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"The {Dialect.Name} database did not answer within {timeout.TotalSeconds:0.#} s."), e);
+
+    private async Task PingOnceAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await Dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     private Exception Translate(Exception e) =>
         Dialect.IsUniqueViolation(e) ? new DuplicateKeyException("Something with the same key already exists.", e)
+        : Dialect.IsFull(e) ? new StoreFullException($"The {Dialect.Name} database is full (no space left on its disk, or at its configured size limit): {e.Message}", e)
         : Dialect.IsUnavailable(e) ? new StoreUnavailableException($"The {Dialect.Name} database cannot be reached: {e.Message}", e)
         : new StoreException($"The {Dialect.Name} database failed: {e.Message}", e);
 
@@ -221,9 +265,12 @@ public sealed class ConcurrencyConflictException : StoreException
     }
 }
 
-/// <summary>The database cannot be reached.</summary>
-public sealed class StoreUnavailableException : StoreException
+/// <summary>The database cannot be reached, or cannot take changes right now.</summary>
+public class StoreUnavailableException : StoreException
 {
+    /// <summary>What a person is told (the message itself may name hosts and ports, for the log only).</summary>
+    public const string Explanation = "The database cannot be reached; changes are not possible right now. Evaluation keeps working.";
+
     /// <summary>Creates the exception.</summary>
     public StoreUnavailableException()
     {
@@ -237,6 +284,33 @@ public sealed class StoreUnavailableException : StoreException
 
     /// <summary>Creates the exception with a message and its cause.</summary>
     public StoreUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// The database cannot grow: its disk is full (SQLITE_FULL, PostgreSQL's disk_full) or it reached its
+/// configured size. Reads go on working; writes fail until space is freed.
+/// </summary>
+public sealed class StoreFullException : StoreUnavailableException
+{
+    /// <summary>What a person is told.</summary>
+    public new const string Explanation = "The database is full: its disk has no space left (or it reached its configured size limit), so changes are not possible until space is freed. Evaluation keeps working.";
+
+    /// <summary>Creates the exception.</summary>
+    public StoreFullException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public StoreFullException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public StoreFullException(string message, Exception innerException)
         : base(message, innerException)
     {
     }

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Flagstaff.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Flagstaff.Server.Tests;
 
@@ -72,6 +74,181 @@ public abstract class BadInputTests(ServerFixture fixture) : ServerTest(fixture)
         var export = await Admin.GetJsonAsync($"api/projects/{project}/export");
         var environments = await Admin.GetJsonAsync($"api/projects/{project}/environments");
         return audit["items"]!.AsArray().Count + export.ToJsonString() + environments.AsArray().Select(e => e!["version"]!.ToJsonString()).Aggregate((a, b) => a + b);
+    }
+
+    // The shapes of bad input a client can send where a value is expected, as raw JSON bytes.
+    private static readonly (string Name, byte[] Json)[] BadValues =
+    [
+        ("invalid UTF-8", [(byte)'"', (byte)'o', (byte)'k', 0xFF, 0xFE, (byte)'"']),
+        ("lone surrogate escape", "\"\\ud800\""u8.ToArray()),
+        ("unpaired low surrogate escape", "\"x\\udc00y\""u8.ToArray()),
+        ("number beyond a double", "1e400"u8.ToArray()),
+        ("deep nesting", System.Text.Encoding.ASCII.GetBytes(new string('[', 40) + new string(']', 40))),
+        ("wrong type", "{\"x\":[true,{}]}"u8.ToArray()),
+    ];
+
+    private const string Hole = "\u0001hole\u0001";
+
+    // Where the evaluation routes, which read their bodies by hand, read strings and numbers.
+    private static readonly Dictionary<string, string[]> HandReadBodies = new(StringComparer.Ordinal)
+    {
+        ["/flags"] = ["""{"a":HOLE}""", """[{"a":"x"},{"a":HOLE}]""", """{"a":[HOLE]}""", """{"a":{"b":HOLE}}"""],
+        ["/ofrep/v1/evaluate/flags"] = ["""{"context":{"a":HOLE}}""", """{"context":{"targetingKey":HOLE}}""", """{"context":HOLE}""", """{"other":HOLE,"context":{}}"""],
+        ["/ofrep/v1/evaluate/flags/{key}"] = ["""{"context":{"a":HOLE}}""", """{"context":{"targetingKey":HOLE}}""", """{"context":HOLE}"""],
+        ["/report"] = [
+            """{"receivedValues":{"a":[[HOLE]]}}""", """{"receivedValues":{"a":[["v",HOLE]]}}""", """{"receivedValues":{"a":HOLE}}""",
+            """{"receivedProperties":{"a":[HOLE,1]}}""", """{"receivedProperties":{"a":HOLE}}""",
+            """{"clients":[{"id":HOLE,"flags":{}}]}""", """{"clients":[{"id":"c","flags":{"F":[{"value":HOLE,"count":1}]}}]}""",
+            """{"clients":[{"id":"c","flags":{"F":[{"value":true,"default":HOLE,"count":1}]}}]}""", """{"clients":[{"id":"c","flags":{"F":[{"value":true,"count":HOLE}]}}]}"""],
+    };
+
+    /// <summary>
+    /// Every route that takes a body, found in the running server's endpoints, gets every bad shape in
+    /// every field its OpenAPI request schema names (and where the hand-read routes read): each answer
+    /// is below 500, in the route's error shape, and nothing is logged as an error.
+    /// </summary>
+    [Fact]
+    public async Task Every_route_answers_bad_bytes_numbers_and_types_with_a_4xx_and_logs_no_error()
+    {
+        var project = await NewProjectAsync();
+        await CreateFlagAsync(project, "F");
+        await (await Admin.PostJsonAsync($"api/projects/{project}/segments", Json("""{"key":"S","name":"S","ids":["a1"]}"""))).ReadJsonAsync(HttpStatusCode.Created);
+        var key = (await (await Admin.PostJsonAsync($"api/projects/{project}/environments/production/keys", Json("""{"name":"sweep","kind":"server"}"""))).ReadJsonAsync(HttpStatusCode.Created))["secret"]!.GetValue<string>();
+        var openApi = await Admin.GetJsonAsync("openapi/v1.json");
+        var schemas = openApi["components"]?["schemas"]?.AsObject();
+        using var withKey = Server.Anonymous();
+        withKey.DefaultRequestHeaders.Add("X-Tggl-Api-Key", key);
+        withKey.DefaultRequestHeaders.Add("X-API-Key", key);
+
+        var routes = Server.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (Method: m, Template: "/" + e.RoutePattern.RawText!.Trim('/'))))
+            .Where(r => r.Method is "POST" or "PUT" or "PATCH")
+            .Distinct()
+            // Evaluation first: the management routes include archiving and revoking, which would end them.
+            .OrderBy(r => r.Template.StartsWith("/api/", StringComparison.Ordinal))
+            .ToList();
+
+        var failures = new List<string>();
+        var covered = new HashSet<string>(StringComparer.Ordinal);
+        int requests = 0;
+        foreach (var (method, template) in routes)
+        {
+            var url = string.Join("/", template.Split('/').Select(segment => segment.StartsWith('{') ? Argument(segment.Trim('{', '}', '?').Split(':')[0], project) : segment)).TrimStart('/');
+            var documented = System.Text.RegularExpressions.Regex.Replace(template, @"\{(\w+)[^}]*\}", "{$1}");
+            var schema = openApi["paths"]?[documented]?[method.ToLowerInvariant()]?["requestBody"]?["content"]?["application/json"]?["schema"];
+            var bodies = new List<string> { Hole, """{"\ud800":1}""", $$"""{"x":{{Hole}}}""" };
+            if (schema is not null)
+            {
+                bodies.AddRange(Placements(schema, schemas, 0).Select(node => node.ToJsonString().Replace($"\"{JsonEncodedHole}\"", Hole, StringComparison.Ordinal)).Distinct());
+            }
+
+            if (HandReadBodies.TryGetValue(template, out var handRead))
+            {
+                bodies.AddRange(handRead.Select(b => b.Replace("HOLE", Hole, StringComparison.Ordinal)));
+            }
+
+            var client = template.StartsWith("/api/", StringComparison.Ordinal) ? Admin : withKey;
+            foreach (var body in bodies)
+            {
+                foreach (var (shape, bytes) in BadValues)
+                {
+                    var content = Fill(body, bytes);
+                    int logged = Server.Logs.Lines.Count;
+                    using var request = new HttpRequestMessage(new HttpMethod(method), url) { Content = new ByteArrayContent(content) };
+                    request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                    request.Headers.TryAddWithoutValidation("If-Match", "\"1\"");
+                    using var response = await client.SendAsync(request);
+                    requests++;
+                    covered.Add(template);
+                    var text = await response.Content.ReadAsStringAsync();
+                    string where = $"{method} {template} with {shape} in {System.Text.Encoding.UTF8.GetString(content)}";
+                    if ((int)response.StatusCode >= 500)
+                    {
+                        failures.Add($"{where}: {(int)response.StatusCode} {text}");
+                    }
+                    else if (response.StatusCode == HttpStatusCode.BadRequest && template.StartsWith("/api/", StringComparison.Ordinal) && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+                    {
+                        failures.Add($"{where}: a 400 that is not a problem: {text}");
+                    }
+
+                    failures.AddRange(Server.Logs.Lines.Skip(logged).Where(line => line.StartsWith("Error", StringComparison.Ordinal)).Select(line => $"{where}: logged {line}"));
+                }
+            }
+        }
+
+        // What was accepted is aggregated and written in the background: that must not fail either.
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        failures.AddRange(Server.Logs.Lines.Where(line => line.StartsWith("Error", StringComparison.Ordinal)).Select(line => "in the background: " + line).Distinct());
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed:{Environment.NewLine}{string.Join(Environment.NewLine, failures.Distinct().Take(40))}");
+        Assert.Superset(new HashSet<string>(StringComparer.Ordinal) { "/flags", "/report", "/ofrep/v1/evaluate/flags", "/ofrep/v1/evaluate/flags/{key}", "/api/import", "/api/projects/{project}/flags/{flag}", "/api/projects/{project}/flags/{flag}/environments/{environment}", "/api/projects/{project}/segments" }, covered);
+    }
+
+    private const string JsonEncodedHole = "\\u0001hole\\u0001";
+
+    private static string Argument(string name, string project) => name switch
+    {
+        "project" => project,
+        "flag" or "key" => "F",
+        "environment" => "production",
+        "segment" => "S",
+        "revision" => "1",
+        _ => "x",
+    };
+
+    private static byte[] Fill(string body, byte[] value)
+    {
+        var parts = body.Split(Hole);
+        var result = new List<byte>();
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (i > 0)
+            {
+                result.AddRange(value);
+            }
+
+            result.AddRange(System.Text.Encoding.UTF8.GetBytes(parts[i]));
+        }
+
+        return [.. result];
+    }
+
+    // Bodies with the hole at one place each: every field of the schema, at every level (a hole where an
+    // object is expected is a wrong type), through arrays and dictionaries, a few levels deep.
+    private static IEnumerable<JsonNode> Placements(JsonNode schema, JsonObject? schemas, int depth)
+    {
+        if (schema["$ref"]?.GetValue<string>() is { } reference)
+        {
+            var resolved = schemas?[reference.Split('/')[^1]];
+            return resolved is null || depth > 6 ? [JsonValue.Create(Hole)] : Placements(resolved, schemas, depth + 1);
+        }
+
+        var placements = new List<JsonNode> { JsonValue.Create(Hole) };
+        foreach (var variant in (schema["oneOf"] ?? schema["anyOf"])?.AsArray() ?? [])
+        {
+            placements.AddRange(Placements(variant!, schemas, depth + 1).Skip(1));
+        }
+
+        if (schema["properties"] is JsonObject properties)
+        {
+            foreach (var (name, property) in properties)
+            {
+                placements.AddRange(Placements(property!, schemas, depth + 1).Select(inner => new JsonObject { [name] = inner }));
+            }
+        }
+
+        if (schema["items"] is { } items)
+        {
+            placements.AddRange(Placements(items, schemas, depth + 1).Select(inner => new JsonArray(inner)));
+        }
+
+        if (schema["additionalProperties"] is JsonObject values)
+        {
+            placements.AddRange(Placements(values, schemas, depth + 1).Select(inner => new JsonObject { ["a"] = inner }));
+        }
+
+        return placements;
     }
 
     [Fact]

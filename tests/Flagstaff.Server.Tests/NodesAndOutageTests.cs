@@ -142,6 +142,124 @@ public sealed class NodesAndOutageTests
         Assert.False((await (await evaluate.PostJsonAsync("flags", Json("""{"accountId":"a1"}"""))).ReadJsonAsync()).AsObject().ContainsKey("search"));
     }
 
+    [Fact]
+    public async Task A_database_that_freezes_or_stops_is_noticed_within_seconds_and_writes_fail_fast_with_503()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        var database = await postgres.CreateDatabaseAsync();
+
+        // 2 s instead of the default 5 s, so that the bound below is far from both it and the driver's
+        // own defaults (15 s to open a connection, 30 s for a command) on a loaded machine.
+        await using var server = await ServerHost.StartAsync(DatabaseKind.Postgres, database, new Dictionary<string, string?> { ["Flagstaff:Storage:CommandTimeoutSeconds"] = "2" });
+        using var admin = server.Admin();
+        var key = await SetUpAsync(admin, "shop");
+        using var evaluate = WithKey(server.Anonymous(), key);
+        using var anonymous = server.Anonymous();
+        Assert.Equal("ready", (await anonymous.GetJsonAsync("health/ready"))["status"]!.GetValue<string>());
+
+        // Frozen: the sockets stay open and nothing answers, so only a probe with a deadline notices.
+        await postgres.FreezeAsync();
+        try
+        {
+            await EventuallyAsync(() => ReadinessAsync(anonymous, "degraded"), "readiness to notice the frozen database");
+            await AssertNoConnectionDetailsAsync(anonymous, postgres);
+            Assert.True((await (await evaluate.PostJsonAsync("flags", Json("""{"accountId":"a1"}"""))).ReadJsonAsync()).AsObject().ContainsKey("search"));
+            await AssertWriteRefusedAsync(server, postgres);
+        }
+        finally
+        {
+            await postgres.ThawAsync();
+        }
+
+        await EventuallyAsync(() => ReadinessAsync(anonymous, "ready"), "readiness to recover after the freeze");
+        await (await admin.PostJsonAsync("api/projects/shop/flags/search/environments/production/off", null)).ReadJsonAsync();
+
+        // Stopped: connections are refused.
+        await postgres.StopAsync();
+        try
+        {
+            await EventuallyAsync(() => ReadinessAsync(anonymous, "degraded"), "readiness to notice the stopped database");
+            await AssertNoConnectionDetailsAsync(anonymous, postgres);
+            await AssertWriteRefusedAsync(server, postgres);
+        }
+        finally
+        {
+            await postgres.StartServerAsync();
+        }
+
+        await EventuallyAsync(() => ReadinessAsync(anonymous, "ready"), "readiness to recover after the restart");
+        await (await admin.PostJsonAsync("api/projects/shop/flags/search/environments/production/on", null)).ReadJsonAsync();
+    }
+
+    private static async Task<JsonNode?> ReadinessAsync(HttpClient client, string status)
+    {
+        var ready = await client.GetJsonAsync("health/ready");
+        return ready["status"]!.GetValue<string>() == status ? ready : null;
+    }
+
+    // The readiness check is anonymous: it says what is wrong, never where the database is. It is read
+    // for a few probe intervals, since the first failure (a broken pooled connection) and the later ones
+    // (connection refused, naming the host) are worded differently by the driver.
+    private static async Task AssertNoConnectionDetailsAsync(HttpClient client, PrivatePostgres postgres)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(6))
+        {
+            var readiness = await client.GetJsonAsync("health/ready");
+            var body = readiness.ToJsonString();
+            Assert.Equal("degraded", readiness["status"]!.GetValue<string>());
+            Assert.NotNull(readiness["storage"]);
+            Assert.DoesNotContain(postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), body, StringComparison.Ordinal);
+            Assert.DoesNotContain("127.0.0.1", body, StringComparison.Ordinal);
+            await Task.Delay(250);
+        }
+    }
+
+    // The write is bounded by the command timeout (2 s here, and 2 s more for Npgsql's cancellation),
+    // not by how long the outage lasts: the client's own timeout fails the test otherwise.
+    private static async Task AssertWriteRefusedAsync(ServerHost server, PrivatePostgres postgres)
+    {
+        using var bounded = server.Admin();
+        bounded.Timeout = TimeSpan.FromSeconds(12);
+        var response = await bounded.PostJsonAsync("api/projects/shop/flags/search/environments/production/on", null);
+        var refused = await response.ReadJsonAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("database", refused["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(postgres.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), refused.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_full_database_refuses_changes_with_507_saying_it_is_full()
+    {
+        // The size limit gives SQLite's SQLITE_FULL exactly as a full disk does, without filling one.
+        await using var server = await ServerHost.StartAsync(DatabaseKind.Sqlite, settings: new Dictionary<string, string?> { ["Flagstaff:Storage:SqliteMaxSizeMegabytes"] = "1" });
+        using var admin = server.Admin();
+        var key = await SetUpAsync(admin, "shop");
+        using var evaluate = WithKey(server.Anonymous(), key);
+
+        var description = new string('d', 5_000);
+        var response = new HttpResponseMessage();
+        for (int i = 0; i < 1_000; i++)
+        {
+            response.Dispose();
+            response = await admin.PostJsonAsync("api/projects/shop/flags", new JsonObject { ["key"] = $"filler-{i}", ["name"] = "Filler", ["description"] = description });
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                break;
+            }
+        }
+
+        var full = await response.ReadJsonAsync(HttpStatusCode.InsufficientStorage);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("full", full["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain("cannot be reached", full["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Logs.Lines, line => line.StartsWith("Error", StringComparison.Ordinal));
+
+        // Reading and evaluating go on.
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("api/projects/shop/flags")).StatusCode);
+        Assert.True((await (await evaluate.PostJsonAsync("flags", Json("""{"accountId":"a1"}"""))).ReadJsonAsync()).AsObject().ContainsKey("search"));
+    }
+
     private static async Task SetConnectionsAsync(TestDatabase database, bool allowed)
     {
         await using var connection = new NpgsqlConnection(Environment.GetEnvironmentVariable("FLAGSTAFF_TEST_POSTGRES"));

@@ -175,6 +175,33 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
     }
 
     [Fact]
+    public async Task Bulk_evaluation_lists_flags_that_are_off_to_server_keys_only()
+    {
+        var (project, client) = await OfrepProjectAsync();
+        var server = await CreateKeyAsync(project, "production", "server");
+        var context = Json("""{"context":{"targetingKey":"u1"}}""");
+        using var withClient = Ofrep(client);
+        using var withServer = Ofrep(server);
+
+        // A client key ships in web pages: "dormant" is off, and its name is not for the public.
+        var response = await withClient.PostJsonAsync("ofrep/v1/evaluate/flags", context);
+        var bulk = await response.ReadJsonAsync();
+        Assert.Equal(["checkout"], bulk["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()));
+        Assert.DoesNotContain("dormant", bulk.ToJsonString(), StringComparison.Ordinal);
+        var clientEtag = response.ETag();
+
+        var full = await (await withServer.PostJsonAsync("ofrep/v1/evaluate/flags", context)).ReadJsonAsync();
+        Assert.Equal(["checkout", "dormant"], full["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()));
+        Assert.Equal("DISABLED", full["flags"]![1]!["reason"]!.GetValue<string>());
+
+        // Switched on, it is listed to the client key too, and the ETag (of what is listed) changes.
+        await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dormant/environments/production/on", null)).ReadJsonAsync();
+        var after = await withClient.PostJsonAsync("ofrep/v1/evaluate/flags", context);
+        Assert.Equal(["checkout", "dormant"], (await after.ReadJsonAsync())["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()));
+        Assert.NotEqual(clientEtag, after.ETag());
+    }
+
+    [Fact]
     public async Task Bulk_evaluation_has_an_etag_that_changes_only_when_the_answers_do()
     {
         var (project, key) = await OfrepProjectAsync();
@@ -183,7 +210,7 @@ public abstract class OfrepAndStreamTests(ServerFixture fixture) : EvaluationApi
 
         var response = await http.PostJsonAsync("ofrep/v1/evaluate/flags", context);
         var bulk = await response.ReadJsonAsync();
-        Assert.Equal(["checkout", "dormant"], bulk["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()));
+        Assert.Equal(["checkout"], bulk["flags"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()));
         var etag = response.ETag();
         var streamUrl = bulk["eventStreams"]![0]!["url"]!.GetValue<string>();
         Assert.DoesNotContain(key, streamUrl, StringComparison.Ordinal);

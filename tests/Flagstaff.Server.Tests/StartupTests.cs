@@ -36,6 +36,32 @@ public sealed partial class StartupTests
     }
 
     [Fact]
+    public async Task A_provisioned_document_with_a_number_a_double_cannot_hold_is_refused_naming_the_field()
+    {
+        // The file is read at start, not through an HTTP body: the flag rules themselves refuse it.
+        var folder = Directory.CreateTempSubdirectory("flagstaff-provisioning-").FullName;
+        try
+        {
+            var file = Path.Combine(folder, "pricing.flagstaff.json");
+            await File.WriteAllTextAsync(file, """
+                {"flagstaff":1,"key":"pricing","name":"Pricing","environments":[{"key":"ci","name":"CI"}],
+                 "flags":[{"key":"discount","name":"Discount","valueType":"number","variations":[{"key":"huge","value":1e400},{"key":"off","fallback":true}]},
+                          {"key":"banner","name":"Banner","valueType":"json","variations":[{"key":"big","value":{"sizes":[1,2e999]}},{"key":"none","fallback":true}]}]}
+                """);
+            await using var database = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
+            var refused = await Assert.ThrowsAsync<Flagstaff.Domain.DomainValidationException>(() => ServerHost.StartAsync(DatabaseKind.Sqlite, database, new Dictionary<string, string?> { ["Flagstaff:Provisioning:ProjectFile"] = file }));
+            var paths = refused.Errors.Select(e => e.Path).ToList();
+            Assert.Contains(paths, p => p.EndsWith("variations[0].value", StringComparison.Ordinal));
+            Assert.Contains(paths, p => p.EndsWith("variations[0].value.sizes[1]", StringComparison.Ordinal));
+            Assert.All(refused.Errors, e => Assert.Contains("too large for a double", e.Message, StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_project_document_keys_and_an_admin_token_are_provisioned_once_from_configuration()
     {
         var folder = Directory.CreateTempSubdirectory("flagstaff-provisioning-").FullName;

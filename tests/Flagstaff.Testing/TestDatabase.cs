@@ -42,8 +42,8 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>The PostgreSQL database's name.</summary>
     public string? DatabaseName { get; }
 
-    /// <summary>Creates an empty database.</summary>
-    public static async Task<TestDatabase> CreateAsync(DatabaseKind kind)
+    /// <summary>Creates an empty database (for PostgreSQL, on <paramref name="postgresServer"/> or else the shared test server).</summary>
+    public static async Task<TestDatabase> CreateAsync(DatabaseKind kind, string? postgresServer = null)
     {
         if (kind == DatabaseKind.Sqlite)
         {
@@ -51,7 +51,7 @@ public sealed class TestDatabase : IAsyncDisposable
             return new TestDatabase(kind, Path.Combine(folder, "flagstaff.db"), folder, null, null);
         }
 
-        var admin = Environment.GetEnvironmentVariable(Variable);
+        var admin = postgresServer ?? Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrEmpty(admin))
         {
             throw new InvalidOperationException(

@@ -25,7 +25,8 @@ public sealed record ProblemInfo(string Title, string Message, IReadOnlyDictiona
         DuplicateKeyException => new ProblemInfo("Already exists", "Something with the same key already exists.", Empty),
         NotFoundException e => new ProblemInfo("Not found", e.Message, Empty),
         ForbiddenException e => new ProblemInfo("Not allowed", e.Message, Empty),
-        StoreUnavailableException => new ProblemInfo("Storage unavailable", "The database cannot be reached; changes are not possible right now. Evaluation keeps working.", Empty),
+        StoreFullException => new ProblemInfo("Storage full", StoreFullException.Explanation, Empty),
+        StoreUnavailableException => new ProblemInfo("Storage unavailable", StoreUnavailableException.Explanation, Empty),
         _ => null,
     };
 

@@ -49,7 +49,7 @@ public static class EvaluationApi
             var snapshot = Snapshot(services, key);
             var limits = Limits(context);
             var reader = context.Request.BodyReader;
-            var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
+            var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits).ConfigureAwait(false);
             List<EvaluationContext> contexts;
             bool batch;
             try
@@ -212,7 +212,7 @@ public static class EvaluationApi
             services.GetRequiredService<KeyRateLimiter>().Check(key, context);
             var limits = Limits(context);
             var reader = context.Request.BodyReader;
-            var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
+            var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits).ConfigureAwait(false);
             UsageReport? report;
             try
             {

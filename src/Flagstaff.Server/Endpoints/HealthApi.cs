@@ -1,4 +1,5 @@
 using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flagstaff.Server.Endpoints;
@@ -18,14 +19,19 @@ public static class HealthApi
         return app;
     }
 
-    private static Results<Ok<Readiness>, JsonHttpResult<Readiness>> Ready(Snapshots snapshots, StreamHub streams)
+    // Anyone may ask, so the answer says what is wrong in plain words; the driver's message, which
+    // names hosts and ports, goes to the log only.
+    private static Results<Ok<Readiness>, JsonHttpResult<Readiness>> Ready(Snapshots snapshots, StorageHealth health, StreamHub streams)
     {
+        var problem = health.Problem ?? (snapshots.StorageError is null ? null : "The configuration could not be reloaded from the database.");
+        var contact = Latest(health.LastAnswer, snapshots.LastStorageContact);
         if (!snapshots.IsLoaded)
         {
-            return TypedResults.Json(new Readiness("loading", snapshots.StorageError, snapshots.LastStorageContact, streams.Count), statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Json(new Readiness("loading", problem, contact, streams.Count), statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
-        var status = snapshots.StorageError is null ? "ready" : "degraded";
-        return TypedResults.Ok(new Readiness(status, snapshots.StorageError, snapshots.LastStorageContact, streams.Count));
+        return TypedResults.Ok(new Readiness(problem is null ? "ready" : "degraded", problem, contact, streams.Count));
     }
+
+    private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
 }

@@ -36,7 +36,7 @@ public static class OfrepApi
         var services = context.RequestServices;
         try
         {
-            var (snapshot, evaluationContext) = await ReadRequestAsync(context).ConfigureAwait(false);
+            var (_, snapshot, evaluationContext) = await ReadRequestAsync(context).ConfigureAwait(false);
             context.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
             if (!snapshot.Flags.TryGetValue(key, out var flag))
@@ -73,14 +73,23 @@ public static class OfrepApi
         var services = context.RequestServices;
         try
         {
-            var (snapshot, evaluationContext) = await ReadRequestAsync(context).ConfigureAwait(false);
+            var (key, snapshot, evaluationContext) = await ReadRequestAsync(context).ConfigureAwait(false);
             long now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
+
+            // A client key ships in web pages: the names of flags that are off (unreleased features)
+            // are not shown to it. The ETag is computed from what is listed, so it follows this too.
+            bool listOff = key.Kind == ApiKeyKind.Server;
             var buffer = new ArrayBufferWriter<byte>(4096);
             await using (var writer = new Utf8JsonWriter(buffer))
             {
                 writer.WriteStartArray();
                 foreach (var (_, flag) in snapshot.Flags.OrderBy(f => f.Key, StringComparer.Ordinal))
                 {
+                    if (!flag.Enabled && !listOff)
+                    {
+                        continue;
+                    }
+
                     var result = flag.Enabled ? flag.Evaluator.Evaluate(evaluationContext, now) : default;
                     if (Failure(flag, result) is { } failure)
                     {
@@ -136,7 +145,7 @@ public static class OfrepApi
         }
     }
 
-    private static async Task<(EnvironmentSnapshot Snapshot, EvaluationContext Context)> ReadRequestAsync(HttpContext context)
+    private static async Task<(KeyEntry Key, EnvironmentSnapshot Snapshot, EvaluationContext Context)> ReadRequestAsync(HttpContext context)
     {
         var services = context.RequestServices;
         var key = EvaluationHttp.Authenticate(context, services.GetRequiredService<ApiKeyDirectory>(), EvaluationHttp.KeyHeaders.Ofrep, serverOnly: false);
@@ -144,12 +153,12 @@ public static class OfrepApi
         var snapshot = EvaluationApi.Snapshot(services, key);
         var limits = services.GetRequiredService<IOptions<EvaluationOptions>>().Value;
         var reader = context.Request.BodyReader;
-        var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits.MaxBodyBytes).ConfigureAwait(false);
+        var body = await EvaluationHttp.ReadBodyAsync(context, reader, limits).ConfigureAwait(false);
         try
         {
             if (body.IsEmpty)
             {
-                return (snapshot, EvaluationHttp.Empty(context));
+                return (key, snapshot, EvaluationHttp.Empty(context));
             }
 
             var json = new Utf8JsonReader(body, EvaluationHttp.ReaderOptions(limits));
@@ -182,7 +191,7 @@ public static class OfrepApi
                 throw new EvaluationException(StatusCodes.Status400BadRequest, "\"targetingKey\" must be a string.", "INVALID_CONTEXT");
             }
 
-            return (snapshot, evaluationContext ?? EvaluationHttp.Empty(context));
+            return (key, snapshot, evaluationContext ?? EvaluationHttp.Empty(context));
         }
         catch (JsonException e)
         {

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
+using Flagstaff.Server.Http;
 
 namespace Flagstaff.Server.Evaluation;
 
@@ -121,9 +122,14 @@ public static class EvaluationHttp
         return Task.CompletedTask;
     }
 
-    /// <summary>Reads a whole body, refusing one over the limit (413) before reading it all.</summary>
-    public static async Task<ReadOnlySequence<byte>> ReadBodyAsync(HttpContext context, PipeReader reader, long limit)
+    /// <summary>
+    /// Reads a whole JSON body, refusing one over the limit (413) before reading it all, and one with a
+    /// string that is not valid text (400, naming where), so that no handler meets such a string.
+    /// The caller advances the reader past the body it returns.
+    /// </summary>
+    public static async Task<ReadOnlySequence<byte>> ReadBodyAsync(HttpContext context, PipeReader reader, EvaluationOptions limits)
     {
+        long limit = limits.MaxBodyBytes;
         if (context.Request.ContentLength > limit)
         {
             throw TooLarge(context, limit);
@@ -139,6 +145,12 @@ public static class EvaluationHttp
 
             if (result.IsCompleted)
             {
+                if (JsonText.Find(result.Buffer, ReaderOptions(limits)) is { } invalid)
+                {
+                    reader.AdvanceTo(result.Buffer.End);
+                    throw new EvaluationException(StatusCodes.Status400BadRequest, invalid.Describe(), "PARSE_ERROR");
+                }
+
                 return result.Buffer;
             }
 

@@ -95,6 +95,7 @@ public sealed partial class UsageRecorder(Store store, TimeProvider clock, ILogg
             foreach (var (property, range) in report.ReceivedProperties ?? [])
             {
                 if (range.ValueKind == JsonValueKind.Array && range.GetArrayLength() == 2
+                    && range[0].ValueKind == JsonValueKind.Number && range[1].ValueKind == JsonValueKind.Number
                     && range[0].TryGetInt64(out long first) && range[1].TryGetInt64(out long last))
                 {
                     var seen = (DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(first, 0, 253402300799)), DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(last, 0, 253402300799)));

@@ -46,6 +46,8 @@ public static class ServiceSetup
         // Evaluation: snapshots in memory, keys in memory, streams, usage.
         services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation")).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Snapshots>();
+        services.AddSingleton<StorageHealth>();
+        services.AddHostedService(p => p.GetRequiredService<StorageHealth>());
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<StreamHub>();
         services.AddSingleton<UsageRecorder>();
@@ -101,13 +103,15 @@ public static class ServiceSetup
 
     private static SqlDialect CreateDialect(FlagstaffOptions options, string contentRoot)
     {
-        if (!string.IsNullOrWhiteSpace(options.Storage.PostgresConnectionString))
+        var storage = options.Storage;
+        var timeout = TimeSpan.FromSeconds(storage.CommandTimeoutSeconds);
+        if (!string.IsNullOrWhiteSpace(storage.PostgresConnectionString))
         {
-            return new PostgresDialect(options.Storage.PostgresConnectionString);
+            return new PostgresDialect(storage.PostgresConnectionString, timeout);
         }
 
         var directory = Path.IsPathRooted(options.DataDirectory) ? options.DataDirectory : Path.Combine(contentRoot, options.DataDirectory);
-        return new SqliteDialect(options.Storage.SqlitePath ?? Path.Combine(directory, "flagstaff.db"));
+        return new SqliteDialect(storage.SqlitePath ?? Path.Combine(directory, "flagstaff.db"), timeout, storage.SqliteMaxSizeMegabytes << 20);
     }
 
     // FLAGSTAFF_INIT_SERVER_API_KEYS=project:environment:secret,... (and _CLIENT_), FLAGSTAFF_INIT_ADMIN_TOKEN=secret:

@@ -27,18 +27,20 @@ public sealed partial class Problems(IProblemDetailsService problems, ILogger<Pr
             PayloadTooLargeException e => (StatusCodes.Status413PayloadTooLarge, "Request body too large", e.Message, null),
             UnsupportedContentTypeException e => (StatusCodes.Status415UnsupportedMediaType, "Unsupported content type", e.Message, null),
             BadHttpRequestException e => (e.StatusCode, "Bad request", e.Message, null),
-            StoreUnavailableException e => (StatusCodes.Status503ServiceUnavailable, "Storage unavailable", "The database cannot be reached; changes are not possible right now. Evaluation keeps working.", null),
+            StoreFullException => (StatusCodes.Status507InsufficientStorage, "Storage full", StoreFullException.Explanation, null),
+            StoreUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Storage unavailable", StoreUnavailableException.Explanation, null),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", null, null),
             _ => (StatusCodes.Status500InternalServerError, "Unexpected error", "Something went wrong on the server; it has been logged.", null),
         };
 
-        if (status >= 500 && status != 503)
-        {
-            LogUnexpected(logger, exception, context.Request.Method, context.Request.Path);
-        }
-        else if (status == 503)
+        // Storage outages are expected events with a known cause: one line, no stack trace.
+        if (exception is StoreUnavailableException)
         {
             LogUnavailable(logger, exception.Message);
+        }
+        else if (status >= 500)
+        {
+            LogUnexpected(logger, exception, context.Request.Method, context.Request.Path);
         }
 
         if (context.Response.HasStarted)

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Flagstaff.Domain;
@@ -37,19 +39,54 @@ public static class RequestBody
 
         var options = new JsonSerializerOptions(typeInfo.Options) { MaxDepth = limits.MaxJsonDepth };
         var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        var reader = request.BodyReader;
+        ReadResult read;
         try
         {
-            var value = await JsonSerializer.DeserializeAsync(request.Body, info, context.RequestAborted).ConfigureAwait(false);
+            // The whole body is read first (it is bounded by the limit): its text is checked before
+            // anything is parsed, since a bad string would otherwise fail wherever it is first used.
+            while (true)
+            {
+                read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+                if (read.Buffer.Length > limit)
+                {
+                    reader.AdvanceTo(read.Buffer.End);
+                    context.Response.Headers.Connection = "close";
+                    throw new PayloadTooLargeException(limit);
+                }
+
+                if (read.IsCompleted)
+                {
+                    break;
+                }
+
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            context.Response.Headers.Connection = "close";
+            throw new PayloadTooLargeException(limit);
+        }
+
+        try
+        {
+            var body = read.Buffer;
+            if (JsonText.Find(body, new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth }, finiteNumbers: true) is { } invalid)
+            {
+                throw new DomainValidationException(invalid.Path, invalid.Reason());
+            }
+
+            var value = body.IsSingleSegment ? JsonSerializer.Deserialize(body.FirstSpan, info) : JsonSerializer.Deserialize(body.ToArray(), info);
             return value ?? throw new DomainValidationException("", "the body is empty or null; a JSON object is required");
         }
         catch (JsonException e)
         {
             throw new DomainValidationException(JsonPath(e.Path), Describe(e));
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        finally
         {
-            context.Response.Headers.Connection = "close";
-            throw new PayloadTooLargeException(limit);
+            reader.AdvanceTo(read.Buffer.End);
         }
     }
 
