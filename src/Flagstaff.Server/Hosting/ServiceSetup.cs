@@ -63,6 +63,9 @@ public static class ServiceSetup
 
         services.AddFlagstaffAuthentication();
         services.AddFlagstaffDashboard();
+        services.AddOptions<ServerKeyOptions>().BindConfiguration(ServerKeyOptions.Section).Configure<IOptions<FlagstaffOptions>>((key, flagstaff) =>
+            key.KeyFile ??= Path.Combine(DataDirectory(flagstaff.Value, builder.Environment.ContentRootPath), "flagstaff.key"));
+        services.AddSingleton<ServerKey>();
         services.AddSingleton<DataProtectionKeys>();
         services.AddDataProtection().SetApplicationName("Flagstaff");
         services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((options, keys) => options.XmlRepository = keys);
@@ -106,9 +109,11 @@ public static class ServiceSetup
             return new PostgresDialect(options.Storage.PostgresConnectionString);
         }
 
-        var directory = Path.IsPathRooted(options.DataDirectory) ? options.DataDirectory : Path.Combine(contentRoot, options.DataDirectory);
-        return new SqliteDialect(options.Storage.SqlitePath ?? Path.Combine(directory, "flagstaff.db"));
+        return new SqliteDialect(options.Storage.SqlitePath ?? Path.Combine(DataDirectory(options, contentRoot), "flagstaff.db"));
     }
+
+    private static string DataDirectory(FlagstaffOptions options, string contentRoot) =>
+        Path.IsPathRooted(options.DataDirectory) ? options.DataDirectory : Path.Combine(contentRoot, options.DataDirectory);
 
     // FLAGSTAFF_INIT_SERVER_API_KEYS=project:environment:secret,... (and _CLIENT_), FLAGSTAFF_INIT_ADMIN_TOKEN=secret:
     // the compact form of the Provisioning section, for containers and CI.
