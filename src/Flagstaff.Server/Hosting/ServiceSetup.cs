@@ -96,6 +96,7 @@ public static class ServiceSetup
             document.Info.Title = "Flagstaff management API";
             document.Info.Description = "Projects, environments, flags and their targeting, segments, context properties, API keys, members, history and import/export. "
                 + "Authenticate with the dashboard's session cookie or a personal access token (Authorization: Bearer fs_pat_...). "
+                + "A change made with the session cookie (and signing in) must carry the header X-Flagstaff-Request: 1 and come from no other origin; tokens need no such header. "
                 + "Updates take the resource's ETag in If-Match; a stale one is refused with 409 and the current state.";
             return Task.CompletedTask;
         }));
