@@ -84,6 +84,25 @@ public sealed class SqliteDialect : SqlDialect
             Directory.CreateDirectory(directory);
         }
 
+        // Created here, readable by its owner only, before SQLite opens it: SQLite gives the -wal and
+        // -shm files it creates next to it the same mode.
+        if (!OperatingSystem.IsWindows() && !File.Exists(Path))
+        {
+            try
+            {
+                using var created = new FileStream(Path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (File.Exists(Path))
+            {
+                // Another process created it meanwhile.
+            }
+        }
+
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,

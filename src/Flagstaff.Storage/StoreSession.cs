@@ -345,6 +345,28 @@ public sealed class StoreSession
 
     private static string RoleName(Role role) => role.ToString().ToLowerInvariant();
 
+    // ----------------------------------------------------------------- sign-in sessions
+
+    /// <summary>Starts a sign-in session (stored by the keyed hash of its id) and removes the account's expired ones.</summary>
+    public async Task InsertSessionAsync(string idHash, string accountId, DateTimeOffset createdAt, DateTimeOffset expiresAt)
+    {
+        await ExecuteAsync("DELETE FROM sessions WHERE account_id = @accountId AND expires_at <= @now", new { accountId, now = Ms(createdAt) }).ConfigureAwait(false);
+        await ExecuteAsync(
+            "INSERT INTO sessions (id_hash, account_id, created_at, expires_at) VALUES (@idHash, @accountId, @created, @expires)",
+            new { idHash, accountId, created = Ms(createdAt), expires = Ms(expiresAt) }).ConfigureAwait(false);
+    }
+
+    /// <summary>The account of a session that has not ended at <paramref name="now"/>, or null.</summary>
+    public Task<string?> GetSessionAccountAsync(string idHash, DateTimeOffset now) => QuerySingleAsync<string>(
+        "SELECT account_id FROM sessions WHERE id_hash = @idHash AND expires_at > @now", new { idHash, now = Ms(now) });
+
+    /// <summary>Ends a session.</summary>
+    public Task DeleteSessionAsync(string idHash) => ExecuteAsync("DELETE FROM sessions WHERE id_hash = @idHash", new { idHash });
+
+    /// <summary>Ends every session of an account except <paramref name="keepIdHash"/>; returns how many ended.</summary>
+    public Task<int> DeleteSessionsAsync(string accountId, string? keepIdHash = null) => ExecuteAsync(
+        "DELETE FROM sessions WHERE account_id = @accountId AND id_hash <> @keep", new { accountId, keep = keepIdHash ?? "" });
+
     // ----------------------------------------------------------------- access tokens
 
     private sealed class AccessTokenRow
@@ -1378,6 +1400,14 @@ public sealed class StoreSession
     /// <summary>Lists the stored data-protection key documents.</summary>
     public async Task<IReadOnlyList<string>> ListDataProtectionKeysAsync() =>
         await QueryAsync<string>("SELECT xml FROM data_protection_keys ORDER BY created_at").ConfigureAwait(false);
+
+    /// <summary>Replaces a stored data-protection key document (to re-encrypt it).</summary>
+    public Task UpdateDataProtectionKeyAsync(string id, string xml) =>
+        ExecuteAsync("UPDATE data_protection_keys SET xml = @xml WHERE id = @id", new { id, xml });
+
+    /// <summary>Lists the stored data-protection key documents with their ids.</summary>
+    public async Task<IReadOnlyList<(string Id, string Xml)>> ListDataProtectionKeyRowsAsync() =>
+        [.. (await QueryAsync<(string, string)>("SELECT id, xml FROM data_protection_keys ORDER BY created_at").ConfigureAwait(false))];
 
     /// <summary>Stores a data-protection key document.</summary>
     public Task InsertDataProtectionKeyAsync(string id, string xml, DateTimeOffset at) =>

@@ -101,8 +101,16 @@ public sealed class ServerHost : IAsyncDisposable
         return new ServerHost(app, new Uri(address.TrimEnd('/') + "/"), db, owned) { Logs = logs };
     }
 
-    /// <summary>A client with no credentials.</summary>
-    public HttpClient Anonymous() => new(new ServerLogHandler(Logs) { InnerHandler = new HttpClientHandler { UseCookies = true, CookieContainer = new System.Net.CookieContainer() } }) { BaseAddress = Address };
+    /// <summary>
+    /// A client with no credentials, which keeps the session cookie once it signs in and sends the header
+    /// that the server requires of changes made with the cookie (as the dashboard does).
+    /// </summary>
+    public HttpClient Anonymous()
+    {
+        var client = new HttpClient(new ServerLogHandler(Logs) { InnerHandler = new HttpClientHandler { UseCookies = true, CookieContainer = new System.Net.CookieContainer() } }) { BaseAddress = Address };
+        client.DefaultRequestHeaders.Add("X-Flagstaff-Request", "1");
+        return client;
+    }
 
     /// <summary>A client authenticated with the provisioned admin access token.</summary>
     public HttpClient Admin() => WithToken(AdminToken);

@@ -12,19 +12,23 @@ namespace Flagstaff.Dashboard.Model;
 /// the role it needs, checked against the member as stored now (a role changed or a member disabled
 /// meanwhile counts at once), not against the claims the page was opened with.
 /// </summary>
-public sealed class DashboardSession(AuthenticationStateProvider authentication, MemberCache members, IHttpContextAccessor http)
+public sealed class DashboardSession(AuthenticationStateProvider authentication, Sessions sessions, IHttpContextAccessor http)
 {
     // Captured when the page or circuit starts: the address of the browser, for the audit log.
     private readonly string? _address = http.HttpContext?.Connection.RemoteIpAddress?.ToString();
 
-    /// <summary>The signed-in member as stored now, or null when signed out, removed or disabled.</summary>
+    /// <summary>
+    /// The signed-in member as stored now, or null when signed out (here or in another tab), when the
+    /// session has ended, or when the member is removed or disabled: an open page stops at once too.
+    /// </summary>
     public async Task<Account?> MemberAsync()
     {
         var state = await authentication.GetAuthenticationStateAsync().ConfigureAwait(false);
-        var id = state.User.AccountId();
-        var account = id is null ? null : await members.GetAsync(id).ConfigureAwait(false);
-        return account is { DisabledAt: null } ? account : null;
+        return await sessions.MemberAsync(state.User).ConfigureAwait(false);
     }
+
+    /// <summary>The id of the page's sign-in session (kept when the member changes their password).</summary>
+    public async Task<string?> SessionIdAsync() => Sessions.IdOf((await authentication.GetAuthenticationStateAsync().ConfigureAwait(false)).User);
 
     /// <summary>Who is acting, after checking the member holds <paramref name="role"/>; otherwise throws <see cref="ForbiddenException"/>.</summary>
     public async Task<(Actor Actor, Role Role)> ActAsync(Role role)

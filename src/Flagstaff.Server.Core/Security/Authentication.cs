@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Flagstaff.Domain;
 using Flagstaff.Storage;
@@ -22,9 +22,14 @@ public static class Authentication
     /// <summary>The policy name requiring at least a role.</summary>
     public static string Policy(Role role) => role.ToString();
 
+    /// <summary>The session cookie's name over HTTPS: the prefix makes browsers accept it only as Secure, for this host, for every path.</summary>
+    public const string SecureCookieName = "__Host-" + CookieName;
+
     public static IServiceCollection AddFlagstaffAuthentication(this IServiceCollection services)
     {
-        services.AddSingleton<MemberCache>();
+        services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.Lifetime >= o.IdleTimeout, "Flagstaff:Sessions:Lifetime must be at least Flagstaff:Sessions:IdleTimeout.").ValidateOnStart();
+        services.AddSingleton<Sessions>();
         services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "Session or access token", options =>
             {
@@ -34,10 +39,11 @@ public static class Authentication
             .AddCookie(CookieScheme, options =>
             {
                 options.Cookie.Name = CookieName;
+                options.Cookie.Path = "/";
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
                 options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                options.ExpireTimeSpan = TimeSpan.FromDays(7);
+                options.CookieManager = new SessionCookieManager();
                 options.SlidingExpiration = true;
                 options.LoginPath = "/login";
                 options.LogoutPath = "/logout";
@@ -47,10 +53,13 @@ public static class Authentication
                     // The API answers 401/403; pages redirect to the sign-in page.
                     OnRedirectToLogin = context => ApiOr(context, StatusCodes.Status401Unauthorized),
                     OnRedirectToAccessDenied = context => ApiOr(context, StatusCodes.Status403Forbidden),
+                    OnSigningIn = context => context.HttpContext.RequestServices.GetRequiredService<Sessions>().StartAsync(context.Principal!, context.HttpContext.RequestAborted),
+                    OnSigningOut = context => context.HttpContext.RequestServices.GetRequiredService<Sessions>().EndAsync(context.HttpContext.User),
                     OnValidatePrincipal = ValidateMemberAsync,
                 };
             })
             .AddScheme<AuthenticationSchemeOptions, AccessTokenHandler>(TokenScheme, null);
+        services.AddOptions<CookieAuthenticationOptions>(CookieScheme).Configure<IOptions<SessionOptions>>((cookie, sessions) => cookie.ExpireTimeSpan = sessions.Value.IdleTimeout);
 
         services.AddAuthorizationBuilder()
             .AddPolicy(Policy(Role.Viewer), p => p.RequireAuthenticatedUser().RequireAssertion(c => c.User.HasRole(Role.Viewer)))
@@ -72,12 +81,12 @@ public static class Authentication
         return Task.CompletedTask;
     }
 
-    // A disabled or deleted member loses the session at once; a role change applies at once.
+    // Every request the cookie authenticates finds its session and member in the database: an ended
+    // session or a disabled or removed member is refused at once; a role change applies at once.
     private static async Task ValidateMemberAsync(CookieValidatePrincipalContext context)
     {
-        var id = context.Principal?.AccountId();
-        var account = id is null ? null : await context.HttpContext.RequestServices.GetRequiredService<MemberCache>().GetAsync(id).ConfigureAwait(false);
-        if (account is null || account.DisabledAt is not null)
+        var account = await context.HttpContext.RequestServices.GetRequiredService<Sessions>().MemberAsync(context.Principal, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (account is null)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(CookieScheme).ConfigureAwait(false);
@@ -87,38 +96,34 @@ public static class Authentication
         var principal = context.Principal!;
         if (principal.Role() != account.Role || principal.Identity?.Name != account.Name)
         {
-            context.ReplacePrincipal(Principals.Create(account, CookieScheme));
+            var replaced = Principals.Create(account, CookieScheme);
+            ((ClaimsIdentity)replaced.Identity!).AddClaim(new Claim(Sessions.SessionClaim, Sessions.IdOf(principal)!));
+            context.ReplacePrincipal(replaced);
             context.ShouldRenew = true;
         }
     }
-}
 
-/// <summary>Members by id, cached for a few seconds so that each request does not read the database.</summary>
-public sealed class MemberCache(Store store, TimeProvider clock)
-{
-    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(5);
-    private readonly ConcurrentDictionary<string, (Account? Account, DateTimeOffset At)> _entries = new();
-
-    public async Task<Account?> GetAsync(string id)
+    // The same cookie is named with the __Host- prefix over HTTPS, where browsers then refuse it unless it
+    // is Secure and host-only, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it.
+    private sealed class SessionCookieManager : ICookieManager
     {
-        var now = clock.GetUtcNow();
-        if (_entries.TryGetValue(id, out var entry) && now - entry.At < Lifetime)
-        {
-            return entry.Account;
-        }
+        private readonly ChunkingCookieManager _inner = new();
 
-        var account = await store.ReadAsync(s => s.GetAccountAsync(id)).ConfigureAwait(false);
-        _entries[id] = (account, now);
-        return account;
+        public string? GetRequestCookie(HttpContext context, string key) => _inner.GetRequestCookie(context, Name(context, key));
+
+        public void AppendResponseCookie(HttpContext context, string key, string? value, CookieOptions options) =>
+            _inner.AppendResponseCookie(context, Name(context, key), value, options);
+
+        public void DeleteCookie(HttpContext context, string key, CookieOptions options) => _inner.DeleteCookie(context, Name(context, key), options);
+
+        private static string Name(HttpContext context, string key) => context.Request.IsHttps ? "__Host-" + key : key;
     }
-
-    public void Forget(string id) => _entries.TryRemove(id, out _);
 }
 
 /// <summary>Authenticates personal access tokens (<c>fs_pat_...</c>) by the keyed hash of the secret.</summary>
 public sealed class AccessTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    Store store, Secrets secrets, MemberCache members, TimeProvider clock)
+    Store store, Secrets secrets, TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
@@ -138,14 +143,18 @@ public sealed class AccessTokenHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var token = await store.ReadAsync(s => s.FindAccessTokenAsync(secrets.Hash(secret))).ConfigureAwait(false);
+        // The member as stored now, with no cache: a disabled member's tokens stop at once on every node.
+        var (token, account) = await store.ReadAsync(async s =>
+        {
+            var found = await s.FindAccessTokenAsync(secrets.Hash(secret)).ConfigureAwait(false);
+            return (found, found is null ? null : await s.GetAccountAsync(found.AccountId).ConfigureAwait(false));
+        }).ConfigureAwait(false);
         var now = clock.GetUtcNow();
         if (token is null || token.RevokedAt is not null || token.ExpiresAt <= now)
         {
             return AuthenticateResult.Fail("The access token is unknown, revoked or expired.");
         }
 
-        var account = await members.GetAsync(token.AccountId).ConfigureAwait(false);
         if (account is null || account.DisabledAt is not null)
         {
             return AuthenticateResult.Fail("The token's member is disabled.");
@@ -170,55 +179,99 @@ public sealed class AccessTokenHandler(
 /// <summary>
 /// Slows down repeated failed sign-ins: per account after a few failures (guessing one password), and
 /// per client address after many more (trying many accounts), so that colleagues behind one address
-/// are not locked out by one person's typos.
+/// are not locked out by one person's typos. An attempt is reserved before its password is checked and
+/// counts as a failure until it succeeds, so guesses sent at once are checked no more often than guesses
+/// sent one after another.
 /// </summary>
 public sealed class LoginThrottle(TimeProvider clock)
 {
     private const int FreeAttemptsPerAccount = 5;
     private const int FreeAttemptsPerAddress = 30;
+    private const int PruneAbove = 10_000;
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(15);
-    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset Last)> _failures = new();
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, (int Failures, DateTimeOffset Last)> _failures = [];
 
-    /// <summary>How long the caller must wait before trying again, or zero.</summary>
-    public TimeSpan RetryAfter(string email, string? address)
+    /// <summary>
+    /// Reserves an attempt to check a password: zero when the caller may check it now (then call
+    /// <see cref="Succeeded"/> if it was right), otherwise how long the caller must wait, and nothing is reserved.
+    /// </summary>
+    public TimeSpan TryBegin(string email, string? address)
     {
         var now = clock.GetUtcNow();
-        var wait = TimeSpan.Zero;
-        foreach (var key in Keys(email, address))
+        lock (_lock)
         {
-            int free = key.StartsWith("email:", StringComparison.Ordinal) ? FreeAttemptsPerAccount : FreeAttemptsPerAddress;
-            if (_failures.TryGetValue(key, out var entry) && now - entry.Last < Window && entry.Failures >= free)
+            var wait = TimeSpan.Zero;
+            foreach (var (key, free) in Keys(email, address))
             {
-                var delay = TimeSpan.FromSeconds(Math.Min(MaxDelay.TotalSeconds, Math.Pow(2, entry.Failures - free)));
-                var remaining = entry.Last + delay - now;
-                if (remaining > wait)
+                if (_failures.TryGetValue(key, out var entry) && now - entry.Last < Window && entry.Failures >= free)
                 {
-                    wait = remaining;
+                    var delay = TimeSpan.FromSeconds(Math.Min(MaxDelay.TotalSeconds, Math.Pow(2, entry.Failures - free)));
+                    var remaining = entry.Last + delay - now;
+                    if (remaining > wait)
+                    {
+                        wait = remaining;
+                    }
+                }
+            }
+
+            if (wait > TimeSpan.Zero)
+            {
+                return wait;
+            }
+
+            if (_failures.Count > PruneAbove)
+            {
+                Prune(now);
+            }
+
+            foreach (var (key, _) in Keys(email, address))
+            {
+                _failures[key] = _failures.TryGetValue(key, out var entry) && now - entry.Last < Window ? (entry.Failures + 1, now) : (1, now);
+            }
+
+            return TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>The reserved attempt was right: the account starts afresh, and the address gets its attempt back.</summary>
+    public void Succeeded(string email, string? address)
+    {
+        lock (_lock)
+        {
+            foreach (var (key, free) in Keys(email, address))
+            {
+                if (free == FreeAttemptsPerAccount)
+                {
+                    _failures.Remove(key);
+                }
+                else if (_failures.TryGetValue(key, out var entry))
+                {
+                    _failures[key] = (Math.Max(0, entry.Failures - 1), entry.Last);
                 }
             }
         }
-
-        return wait;
     }
 
-    public void Failed(string email, string? address)
+    // Entries outside the window no longer slow anyone down; many invented e-mails must not grow memory for ever.
+    private void Prune(DateTimeOffset now)
     {
-        var now = clock.GetUtcNow();
-        foreach (var key in Keys(email, address))
+        foreach (var (key, entry) in _failures)
         {
-            _failures.AddOrUpdate(key, (1, now), (_, e) => (now - e.Last < Window ? e.Failures + 1 : 1, now));
+            if (now - entry.Last >= Window)
+            {
+                _failures.Remove(key);
+            }
         }
     }
 
-    public void Succeeded(string email) => _failures.TryRemove("email:" + email.Trim().ToUpperInvariant(), out _);
-
-    private static IEnumerable<string> Keys(string email, string? address)
+    private static IEnumerable<(string Key, int Free)> Keys(string email, string? address)
     {
-        yield return "email:" + (email ?? "").Trim().ToUpperInvariant();
+        yield return ("email:" + (email ?? "").Trim().ToUpperInvariant(), FreeAttemptsPerAccount);
         if (address is not null)
         {
-            yield return "address:" + address;
+            yield return ("address:" + address, FreeAttemptsPerAddress);
         }
     }
 }

@@ -6,13 +6,17 @@ namespace Flagstaff.Server.Security;
 
 /// <summary>
 /// Makes secrets (API keys, access tokens, setup tokens) and hashes them for storage. Secrets are 190
-/// random bits; they are stored only as HMAC-SHA256 with a server-wide key kept in the database, so a
-/// copy of the database alone cannot be used to check guesses.
+/// random bits; they are stored only as HMAC-SHA256 with a server-wide key. That key is kept in the
+/// database sealed with the <see cref="ServerKey"/>, which is not, so a copy of the database alone cannot
+/// be used to check guesses.
 /// </summary>
 public sealed class Secrets
 {
     private const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     private byte[]? _key;
+
+    /// <summary>What the hashing key is sealed for in storage.</summary>
+    public const string KeyPurpose = "secret hashing key";
 
     /// <summary>Sets the hashing key (read from storage at start-up).</summary>
     public void Initialize(byte[] key) => _key = key;

@@ -124,6 +124,11 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
             }
 
             await s.UpdateAccountAsync(updated, account.Version).ConfigureAwait(false);
+            if (updated.DisabledAt is not null)
+            {
+                await s.DeleteSessionsAsync(account.Id).ConfigureAwait(false);
+            }
+
             updated = updated with { Version = account.Version + 1 };
             await change.AuditAsync("account", account.Email, "updated", ChangeRecorder.ToJson(account, DomainJson.Default.Account), ChangeRecorder.ToJson(updated, DomainJson.Default.Account)).ConfigureAwait(false);
             return updated;
@@ -149,7 +154,8 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
             return true;
         }, cancellationToken);
 
-    public Task ChangePasswordAsync(string accountId, ChangePasswordRequest request, Actor actor, CancellationToken cancellationToken = default) =>
+    /// <summary>Changes a member's password and ends every session of theirs but <paramref name="keepSession"/> (the one changing it).</summary>
+    public Task ChangePasswordAsync(string accountId, ChangePasswordRequest request, Actor actor, string? keepSession, CancellationToken cancellationToken = default) =>
         WriteAsync(actor, async change =>
         {
             var account = await change.Session.GetAccountAsync(accountId).ConfigureAwait(false) ?? throw new NotFoundException("There is no such member.");
@@ -161,6 +167,7 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
 
             CheckPassword(request.NewPassword, "newPassword");
             await change.Session.SetPasswordAsync(account.Id, Hasher.HashPassword(account, request.NewPassword)).ConfigureAwait(false);
+            await change.Session.DeleteSessionsAsync(account.Id, keepSession is null ? null : secrets.Hash(keepSession)).ConfigureAwait(false);
             await change.AuditAsync("account", account.Email, "password-changed", null, null).ConfigureAwait(false);
             return true;
         }, cancellationToken);

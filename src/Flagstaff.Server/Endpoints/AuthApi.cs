@@ -20,11 +20,11 @@ public static class AuthApi
         group.MapPost("/auth/login", Login).AllowAnonymous().Accepts<LoginRequest>("application/json")
             .WithSummary("Signs in with e-mail and password (sets the session cookie). Repeated failures are slowed down (429 with Retry-After).");
         group.MapPost("/auth/logout", (Delegate)Logout).AllowAnonymous()
-            .WithSummary("Signs out (clears the session cookie).");
+            .WithSummary("Signs out: ends the session on the server (the old cookie is refused from now on, on every node) and clears the cookie.");
         group.MapGet("/me", GetMe).RequireRole(Role.Viewer)
             .WithSummary("The signed-in member.");
         group.MapPost("/me/password", ChangePassword).RequireRole(Role.Viewer).Accepts<ChangePasswordRequest>("application/json")
-            .WithSummary("Changes the signed-in member's password.");
+            .WithSummary("Changes the signed-in member's password, and ends every other session of the member (this one stays signed in).");
         return app;
     }
 
@@ -43,7 +43,7 @@ public static class AuthApi
     {
         var request = await RequestBody.ReadAsync(context, ApiJson.Default.LoginRequest);
         var address = context.Connection.RemoteIpAddress?.ToString();
-        var wait = throttle.RetryAfter(request.Email, address);
+        var wait = throttle.TryBegin(request.Email, address);
         if (wait > TimeSpan.Zero)
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -53,11 +53,10 @@ public static class AuthApi
         var account = await accounts.VerifyPasswordAsync(request.Email, request.Password, cancellationToken);
         if (account is null)
         {
-            throttle.Failed(request.Email, address);
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The e-mail or the password is wrong, or the account is disabled.");
         }
 
-        throttle.Succeeded(request.Email);
+        throttle.Succeeded(request.Email, address);
         await context.SignInAsync(Authentication.CookieScheme, Principals.Create(account, Authentication.CookieScheme));
         return TypedResults.Ok(account);
     }
@@ -74,7 +73,7 @@ public static class AuthApi
     private static async Task<NoContent> ChangePassword(HttpContext context, AccountService accounts, CancellationToken cancellationToken)
     {
         var request = await RequestBody.ReadAsync(context, ApiJson.Default.ChangePasswordRequest);
-        await accounts.ChangePasswordAsync(context.User.AccountId()!, request, context.ToActor(), cancellationToken);
+        await accounts.ChangePasswordAsync(context.User.AccountId()!, request, context.ToActor(), Sessions.IdOf(context.User), cancellationToken);
         return TypedResults.NoContent();
     }
 }

@@ -1,5 +1,6 @@
 using Flagstaff.Dashboard;
 using Flagstaff.Server.Endpoints;
+using Flagstaff.Server.Security;
 
 namespace Flagstaff.Server.Hosting;
 
@@ -18,6 +19,7 @@ public static class Pipeline
         // that a failure while authenticating (the database is unreachable) is a problem response.
         app.UseRouting();
         app.UseAuthentication();
+        app.UseFlagstaffRequestForgeryProtection();
         app.UseAuthorization();
 
         app.MapOpenApi("/openapi/{documentName}.json");

@@ -65,6 +65,9 @@ public static class ServiceSetup
 
         services.AddFlagstaffAuthentication();
         services.AddFlagstaffDashboard();
+        services.AddOptions<ServerKeyOptions>().BindConfiguration(ServerKeyOptions.Section).Configure<IOptions<FlagstaffOptions>>((key, flagstaff) =>
+            key.KeyFile ??= Path.Combine(DataDirectory(flagstaff.Value, builder.Environment.ContentRootPath), "flagstaff.key"));
+        services.AddSingleton<ServerKey>();
         services.AddSingleton<DataProtectionKeys>();
         services.AddDataProtection().SetApplicationName("Flagstaff");
         services.AddOptions<KeyManagementOptions>().Configure<DataProtectionKeys>((options, keys) => options.XmlRepository = keys);
@@ -95,6 +98,7 @@ public static class ServiceSetup
             document.Info.Title = "Flagstaff management API";
             document.Info.Description = "Projects, environments, flags and their targeting, segments, context properties, API keys, members, history and import/export. "
                 + "Authenticate with the dashboard's session cookie or a personal access token (Authorization: Bearer fs_pat_...). "
+                + "A change made with the session cookie (and signing in) must carry the header X-Flagstaff-Request: 1 and come from no other origin; tokens need no such header. "
                 + "Updates take the resource's ETag in If-Match; a stale one is refused with 409 and the current state.";
             return Task.CompletedTask;
         }));
@@ -110,9 +114,11 @@ public static class ServiceSetup
             return new PostgresDialect(storage.PostgresConnectionString, timeout);
         }
 
-        var directory = Path.IsPathRooted(options.DataDirectory) ? options.DataDirectory : Path.Combine(contentRoot, options.DataDirectory);
-        return new SqliteDialect(storage.SqlitePath ?? Path.Combine(directory, "flagstaff.db"), timeout, storage.SqliteMaxSizeMegabytes << 20);
+        return new SqliteDialect(storage.SqlitePath ?? Path.Combine(DataDirectory(options, contentRoot), "flagstaff.db"), timeout, storage.SqliteMaxSizeMegabytes << 20);
     }
+
+    private static string DataDirectory(FlagstaffOptions options, string contentRoot) =>
+        Path.IsPathRooted(options.DataDirectory) ? options.DataDirectory : Path.Combine(contentRoot, options.DataDirectory);
 
     // FLAGSTAFF_INIT_SERVER_API_KEYS=project:environment:secret,... (and _CLIENT_), FLAGSTAFF_INIT_ADMIN_TOKEN=secret:
     // the compact form of the Provisioning section, for containers and CI.

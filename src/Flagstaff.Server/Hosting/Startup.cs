@@ -14,7 +14,8 @@ namespace Flagstaff.Server.Hosting;
 /// </summary>
 public static partial class Startup
 {
-    private const string SecretKeySetting = "secret-key";
+    private const string PlaintextSecretKeySetting = "secret-key";
+    private const string SealedSecretKeySetting = "secret-key-sealed";
     private const string ProvisioningAccountEmail = "provisioning@flagstaff.invalid";
 
     public static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken = default)
@@ -28,12 +29,64 @@ public static partial class Startup
         string migrations = applied.Count == 0 ? "up to date" : "applied " + string.Join(", ", applied);
         LogStorage(logger, store.Dialect.Name, location, migrations);
 
-        var key = await store.WriteAsync(s => s.GetOrAddSettingAsync(SecretKeySetting, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))), cancellationToken).ConfigureAwait(false);
         var secrets = services.GetRequiredService<Secrets>();
-        secrets.Initialize(Convert.FromBase64String(key));
+        secrets.Initialize(await LoadSecretsAsync(services, store, logger, cancellationToken).ConfigureAwait(false));
 
         await FirstAccountAsync(services, store, options.Setup, secrets, logger, cancellationToken).ConfigureAwait(false);
         await ProvisionAsync(services, options.Provisioning, logger, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The hashing key and the data-protection key ring live in the database sealed with the server key,
+    // which does not. A database from before the server key holds them in plaintext: they are sealed in
+    // place (so existing API keys, tokens and sessions keep working) and the plaintext is deleted. A key
+    // file is created only for a database without sealed secrets: a node that lacks the key of a database
+    // that has them must not start (with a key of its own, it would sign sessions no other node accepts).
+    private static async Task<byte[]> LoadSecretsAsync(IServiceProvider services, Store store, ILogger logger, CancellationToken cancellationToken)
+    {
+        var serverKey = services.GetRequiredService<ServerKey>();
+        var dataProtection = services.GetRequiredService<DataProtectionKeys>();
+        bool created = false;
+        bool upgraded = false;
+        int resealed = 0;
+        var key = await store.WriteAsync(async s =>
+        {
+            var stored = await s.GetSettingAsync(SealedSecretKeySetting).ConfigureAwait(false);
+            if (stored is null)
+            {
+                if (!serverKey.IsAvailable)
+                {
+                    serverKey.CreateKeyFile();
+                    created = true;
+                }
+
+                var plaintext = await s.GetSettingAsync(PlaintextSecretKeySetting).ConfigureAwait(false);
+                upgraded = plaintext is not null;
+                var fresh = plaintext is null ? RandomNumberGenerator.GetBytes(32) : Convert.FromBase64String(plaintext);
+                stored = await s.GetOrAddSettingAsync(SealedSecretKeySetting, serverKey.Seal(Secrets.KeyPurpose, fresh)).ConfigureAwait(false);
+                await s.DeleteSettingAsync(PlaintextSecretKeySetting).ConfigureAwait(false);
+            }
+
+            var opened = serverKey.Open(Secrets.KeyPurpose, stored, out bool stale);
+            if (stale)
+            {
+                await s.SetSettingAsync(SealedSecretKeySetting, serverKey.Seal(Secrets.KeyPurpose, opened)).ConfigureAwait(false);
+            }
+
+            resealed = await dataProtection.SealStoredAsync(s).ConfigureAwait(false) + (stale ? 1 : 0);
+            return opened;
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (created)
+        {
+            LogKeyFileCreated(logger, serverKey.Source, serverKey.Id);
+        }
+
+        if (upgraded || resealed > 0)
+        {
+            LogSecretsSealed(logger, serverKey.Id, serverKey.Source);
+        }
+
+        return key;
     }
 
     private static async Task FirstAccountAsync(IServiceProvider services, Store store, SetupOptions setup, Secrets secrets, ILogger logger, CancellationToken cancellationToken)
@@ -150,4 +203,10 @@ public static partial class Startup
 
     [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Provisioning: created the admin access token")]
     private static partial void LogAdminTokenProvisioned(ILogger logger);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Created the server key file {KeyFile} (key {KeyId}): it decrypts the secrets in the database. Back it up apart from the database; every node sharing the database needs the same key")]
+    private static partial void LogKeyFileCreated(ILogger logger, string keyFile, string keyId);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Sealed the secrets stored in the database with server key {KeyId} ({Source})")]
+    private static partial void LogSecretsSealed(ILogger logger, string keyId, string source);
 }
