@@ -44,7 +44,7 @@ public static class ServiceSetup
         services.AddSingleton<EnvironmentCompiler>();
 
         // Evaluation: snapshots in memory, keys in memory, streams, usage.
-        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation"));
+        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation")).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Snapshots>();
         services.AddSingleton<ApiKeyDirectory>();
         services.AddSingleton<StreamHub>();
