@@ -1029,8 +1029,12 @@ public sealed class StoreSession
 
         if (query.Keys is { } keys)
         {
-            where.Add("key IN @keys");
-            parameters.Add("keys", keys);
+            // Named parameters one by one: Dapper hands a list to Npgsql as one array, which IN does not take.
+            where.Add(keys.Count == 0 ? "1 = 0" : "key IN (" + string.Join(", ", keys.Select((_, i) => "@key" + i.ToString(CultureInfo.InvariantCulture))) + ")");
+            for (int i = 0; i < keys.Count; i++)
+            {
+                parameters.Add("key" + i.ToString(CultureInfo.InvariantCulture), keys[i]);
+            }
         }
 
         return (string.Join(" AND ", where), parameters);

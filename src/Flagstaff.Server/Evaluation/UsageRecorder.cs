@@ -103,6 +103,7 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
     private Dictionary<string, int> _newProperties = [];
     private Dictionary<(string Project, string Property, string Value), string?> _values = [];
     private Dictionary<(string Project, string Property), int> _valuesPerProperty = [];
+    private Dictionary<string, int> _unreadProperties = [];
     private Dictionary<(string Project, string Reason), long> _drops = [];
     private readonly Dictionary<string, string> _projectOfEnvironment = [];
 
@@ -217,12 +218,25 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
                 int items = list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 1;
 
                 // Values are remembered only for properties in the catalogue (or joining it now):
-                // otherwise values alone could invent properties without bound.
+                // otherwise values alone could invent properties without bound. Before this node has
+                // read the project's catalogue, so many properties are taken on trust, and the write
+                // drops the values of those the catalogue does not have.
+                var known = (projectId, property);
                 if (list.ValueKind != JsonValueKind.Array || !Limits.IsValidPropertyName(property)
-                    || (!_properties.ContainsKey((projectId, property)) && catalogue.Keys?.Contains(property) != true))
+                    || (!_properties.ContainsKey(known) && catalogue.Keys?.Contains(property) != true && !_valuesPerProperty.ContainsKey(known)
+                        && (catalogue.Keys is not null || _unreadProperties.GetValueOrDefault(projectId) >= limits.MaxLearnedProperties)))
                 {
                     Drop(projectId, ReportDrop.InvalidValue, items);
                     continue;
+                }
+
+                if (!_valuesPerProperty.ContainsKey(known))
+                {
+                    _valuesPerProperty[known] = 0;
+                    if (catalogue.Keys is null)
+                    {
+                        _unreadProperties[projectId] = _unreadProperties.GetValueOrDefault(projectId) + 1;
+                    }
                 }
 
                 foreach (var item in list.EnumerateArray())
@@ -344,6 +358,7 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
             _series = [];
             _newProperties = [];
             _valuesPerProperty = [];
+            _unreadProperties = [];
             projectOfEnvironment = new(_projectOfEnvironment);
         }
 
