@@ -192,6 +192,12 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
         // The management API takes the same rule for names as reports do.
         var script = await (await Admin.PostJsonAsync($"api/projects/{project}/context-properties", Json("""{"key":"<script>x</script>"}"""))).ReadJsonAsync(HttpStatusCode.BadRequest);
         Assert.Contains("'<'", script["errors"]!["key"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        var imported = UniqueKey("imp");
+        var import = await (await Admin.PostJsonAsync("api/import", Json($$"""
+            {"key":"{{imported}}","name":"Imported","contextProperties":[{"key":"fine","name":"Fine"},{"key":"{{new string('k', 101)}}","name":"Long"}]}
+            """))).ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(import["errors"]!["contextProperties[1].key"]);
+        await Admin.GetJsonAsync($"api/projects/{imported}", HttpStatusCode.NotFound);
     }
 
     [Fact]
