@@ -194,9 +194,9 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
         Assert.Contains("'<'", script["errors"]!["key"]![0]!.GetValue<string>(), StringComparison.Ordinal);
         var imported = UniqueKey("imp");
         var import = await (await Admin.PostJsonAsync("api/import", Json($$"""
-            {"key":"{{imported}}","name":"Imported","contextProperties":[{"key":"fine","name":"Fine"},{"key":"{{new string('k', 101)}}","name":"Long"}]}
+            {"key":"{{imported}}","name":"Imported","environments":[{"key":"production","name":"Production"}],"contextProperties":[{"key":"fine","name":"Fine"},{"key":"{{new string('k', 101)}}","name":"Long"}]}
             """))).ReadJsonAsync(HttpStatusCode.BadRequest);
-        Assert.NotNull(import["errors"]!["contextProperties[1].key"]);
+        Assert.True(import["errors"]?["contextProperties[1].key"] is not null, import.ToJsonString());
         await Admin.GetJsonAsync($"api/projects/{imported}", HttpStatusCode.NotFound);
     }
 
