@@ -503,6 +503,12 @@ public sealed record ContextProperty
     /// <summary>When an SDK last reported seeing the property in a context.</summary>
     public DateTimeOffset? LastSeen { get; init; }
 
+    /// <summary>
+    /// Added to the catalogue by a usage report and not defined or changed by a person since: what
+    /// the per-project limit on learned properties counts, and what bulk removal removes.
+    /// </summary>
+    public bool Learned { get; init; }
+
     /// <summary>Incremented by every change.</summary>
     public long Version { get; init; }
 

@@ -117,6 +117,54 @@ public static partial class Limits
     /// <summary>Whether a key is 1 to 100 letters, digits, '-', '_' or '.'.</summary>
     public static bool IsValidKey(string? key) => key is { Length: > 0 and <= KeyLength } && KeyPattern().IsMatch(key);
 
+    /// <summary>
+    /// Whether a context property name is 1 to 100 characters of printable text: no control
+    /// characters, no unpaired surrogates, no '&lt;' or '&gt;'. Names are looser than keys (contexts
+    /// use "user.email", "país", "$os"), but they arrive from public client keys in usage reports and
+    /// are shown in the dashboard and written into generated typings, so text that can only be an
+    /// attack or a mistake is refused.
+    /// </summary>
+    public static bool IsValidPropertyName(string? name)
+    {
+        if (name is not { Length: > 0 and <= KeyLength })
+        {
+            return false;
+        }
+
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsControl(c) || c is '<' or '>')
+            {
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks a context property name, recording an error that says what is allowed.</summary>
+    public static void CheckPropertyName(string? name, string path, ValidationErrors errors)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            errors.Add(path, "is required");
+        }
+        else if (!IsValidPropertyName(name))
+        {
+            errors.Add(path, $"a property name is 1 to {KeyLength} characters, without control characters, '<' or '>'");
+        }
+    }
+
     /// <summary>Checks a key, recording an error that says what is allowed.</summary>
     public static void CheckKey(string? key, string path, ValidationErrors errors)
     {

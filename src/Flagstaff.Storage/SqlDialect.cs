@@ -50,6 +50,13 @@ public abstract class SqlDialect : IAsyncDisposable
     /// </summary>
     internal virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>
+    /// Serialises the writing of usage reports across processes within the open transaction, so that
+    /// the limits on what reports add (counted in the database, then filled) hold with several nodes
+    /// (PostgreSQL takes an advisory lock; SQLite's write transaction is already exclusive).
+    /// </summary>
+    internal virtual Task LockForReportsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <inheritdoc />
     public virtual ValueTask DisposeAsync()
     {
@@ -254,6 +261,14 @@ public sealed class PostgresDialect : SqlDialect
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT pg_advisory_xact_lock(7418263405)";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    internal override async Task LockForReportsAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT pg_advisory_xact_lock(7418263406)";
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -35,6 +35,25 @@ public sealed record FlagQuery
     public int Limit { get; init; } = 50;
 }
 
+/// <summary>Which of a project's context properties to list.</summary>
+public sealed record PropertyQuery
+{
+    /// <summary>Text found in the key, name or description (case-insensitive).</summary>
+    public string? Search { get; init; }
+
+    /// <summary>True: only those learned from reports; false: only those defined by hand; null: both.</summary>
+    public bool? Learned { get; init; }
+
+    /// <summary>Only these keys (null: any).</summary>
+    public IReadOnlyList<string>? Keys { get; init; }
+
+    /// <summary>How many to skip.</summary>
+    public int Offset { get; init; }
+
+    /// <summary>How many to return at most.</summary>
+    public int Limit { get; init; } = 100;
+}
+
 /// <summary>Which audit entries to list, newest first.</summary>
 public sealed record AuditQuery
 {
@@ -966,6 +985,8 @@ public sealed class StoreSession
 
         public long? LastSeen { get; set; }
 
+        public long Learned { get; set; }
+
         public ContextProperty ToProperty() => new()
         {
             Id = Id,
@@ -981,14 +1002,65 @@ public sealed class StoreSession
             UpdatedAt = At(UpdatedAt),
             FirstSeen = At(FirstSeen),
             LastSeen = At(LastSeen),
+            Learned = Learned != 0,
         };
     }
 
-    private const string PropertyColumns = "id, project_id, key, name, description, type, options, hidden, version, created_at, updated_at, first_seen, last_seen";
+    private const string PropertyColumns = "id, project_id, key, name, description, type, options, hidden, version, created_at, updated_at, first_seen, last_seen, learned";
 
     /// <summary>Lists a project's context properties by key.</summary>
     public async Task<IReadOnlyList<ContextProperty>> ListContextPropertiesAsync(string projectId) =>
         [.. (await QueryAsync<ContextPropertyRow>($"SELECT {PropertyColumns} FROM context_properties WHERE project_id = @projectId ORDER BY key", new { projectId }).ConfigureAwait(false)).Select(r => r.ToProperty())];
+
+    /// <summary>A page of a project's context properties by key, with how many match.</summary>
+    public async Task<Page<ContextProperty>> ListContextPropertiesAsync(string projectId, PropertyQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var (filter, parameters) = PropertyFilter(projectId, query);
+        long total = await ScalarAsync<long>($"SELECT COUNT(*) FROM context_properties WHERE {filter}", parameters).ConfigureAwait(false);
+        parameters.Add("limit", query.Limit);
+        parameters.Add("offset", query.Offset);
+        var rows = await QueryAsync<ContextPropertyRow>(
+            $"SELECT {PropertyColumns} FROM context_properties WHERE {filter} ORDER BY key LIMIT @limit OFFSET @offset", parameters).ConfigureAwait(false);
+        return new Page<ContextProperty>([.. rows.Select(r => r.ToProperty())], total);
+    }
+
+    /// <summary>Every context property of a project that matches a query (its offset and limit ignored), by key.</summary>
+    public async Task<IReadOnlyList<ContextProperty>> FindContextPropertiesAsync(string projectId, PropertyQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var (filter, parameters) = PropertyFilter(projectId, query);
+        return [.. (await QueryAsync<ContextPropertyRow>($"SELECT {PropertyColumns} FROM context_properties WHERE {filter} ORDER BY key", parameters).ConfigureAwait(false)).Select(r => r.ToProperty())];
+    }
+
+    private static (string Filter, DynamicParameters Parameters) PropertyFilter(string projectId, PropertyQuery query)
+    {
+        var where = new List<string> { "project_id = @projectId" };
+        var parameters = new DynamicParameters();
+        parameters.Add("projectId", projectId);
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            where.Add("(lower(key) LIKE @search ESCAPE '\\' OR lower(name) LIKE @search ESCAPE '\\' OR lower(coalesce(description, '')) LIKE @search ESCAPE '\\')");
+            parameters.Add("search", "%" + EscapeLike(query.Search.Trim().ToLowerInvariant()) + "%");
+        }
+
+        if (query.Learned is bool learned)
+        {
+            where.Add(learned ? "learned = 1" : "learned = 0");
+        }
+
+        if (query.Keys is { } keys)
+        {
+            // Named parameters one by one: Dapper hands a list to Npgsql as one array, which IN does not take.
+            where.Add(keys.Count == 0 ? "1 = 0" : "key IN (" + string.Join(", ", keys.Select((_, i) => "@key" + i.ToString(CultureInfo.InvariantCulture))) + ")");
+            for (int i = 0; i < keys.Count; i++)
+            {
+                parameters.Add("key" + i.ToString(CultureInfo.InvariantCulture), keys[i]);
+            }
+        }
+
+        return (string.Join(" AND ", where), parameters);
+    }
 
     /// <summary>Finds a context property of a project by key.</summary>
     public async Task<ContextProperty?> GetContextPropertyAsync(string projectId, string key) =>
@@ -996,7 +1068,7 @@ public sealed class StoreSession
 
     /// <summary>Creates a context property.</summary>
     public Task InsertContextPropertyAsync(ContextProperty property) => ExecuteAsync(
-        $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @type, @options, @hidden, 1, @created, @created, NULL, NULL)",
+        $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @type, @options, @hidden, 1, @created, @created, NULL, NULL, 0)",
         new
         {
             property.Id, property.ProjectId, property.Key, property.Name, property.Description,
@@ -1006,9 +1078,12 @@ public sealed class StoreSession
             created = Ms(property.CreatedAt),
         });
 
-    /// <summary>Updates a context property if it is still at <paramref name="expectedVersion"/>.</summary>
+    /// <summary>
+    /// Updates a context property if it is still at <paramref name="expectedVersion"/>. A property
+    /// learned from reports that a person changes is theirs from then on: it no longer counts as learned.
+    /// </summary>
     public async Task UpdateContextPropertyAsync(ContextProperty property, long expectedVersion) => Expect(await ExecuteAsync(
-        "UPDATE context_properties SET name = @Name, description = @Description, type = @type, options = @options, hidden = @hidden, updated_at = @updated, version = version + 1 " +
+        "UPDATE context_properties SET name = @Name, description = @Description, type = @type, options = @options, hidden = @hidden, updated_at = @updated, version = version + 1, learned = 0 " +
         "WHERE id = @Id AND version = @expectedVersion",
         new
         {
@@ -1021,8 +1096,13 @@ public sealed class StoreSession
             expectedVersion,
         }).ConfigureAwait(false), $"Context property \"{property.Key}\"");
 
-    /// <summary>Deletes a context property.</summary>
-    public Task DeleteContextPropertyAsync(string id) => ExecuteAsync("DELETE FROM context_properties WHERE id = @id", new { id });
+    /// <summary>Deletes a context property, and the values remembered for it.</summary>
+    public async Task DeleteContextPropertyAsync(ContextProperty property)
+    {
+        ArgumentNullException.ThrowIfNull(property);
+        await ExecuteAsync("DELETE FROM context_values WHERE project_id = @ProjectId AND property = @Key", new { property.ProjectId, property.Key }).ConfigureAwait(false);
+        await ExecuteAsync("DELETE FROM context_properties WHERE id = @Id", new { property.Id }).ConfigureAwait(false);
+    }
 
     // ----------------------------------------------------------------- usage
 
@@ -1129,36 +1209,75 @@ public sealed class StoreSession
             $"SELECT {AuditColumns} FROM audit_log WHERE flag_id = @flagId AND environment_id = @environmentId AND actor_id IS NULL AND actor_name = @actorName ORDER BY id DESC LIMIT 1",
             new { flagId, environmentId, actorName }).ConfigureAwait(false))?.ToEntry();
 
-    /// <summary>
-    /// Records context properties SDKs saw: unknown ones join the catalogue (as text, until someone
-    /// sets their type), known ones get their first and last sighting updated.
-    /// </summary>
-    public async Task SeePropertiesAsync(string projectId, IEnumerable<(string Key, DateTimeOffset First, DateTimeOffset Last)> properties, DateTimeOffset now)
+    // ----------------------------------------------------------------- what usage reports add
+    //
+    // The usage recorder applies the limits on what reports add; these are its steps. It counts what
+    // is stored, then fills up to the limit, inside LockForReportsAsync so that nodes sharing the
+    // database cannot both fill the last places.
+
+    /// <summary>Serialises the writing of usage reports with the other server nodes until the transaction ends.</summary>
+    public Task LockForReportsAsync() => Store.Dialect.LockForReportsAsync(_connection, _transaction!, _cancellationToken);
+
+    /// <summary>The keys of a project's context properties, each with whether it was learned from reports.</summary>
+    public async Task<Dictionary<string, bool>> ListCatalogueKeysAsync(string projectId) =>
+        (await QueryAsync<(string Key, long Learned)>("SELECT key, learned FROM context_properties WHERE project_id = @projectId", new { projectId }).ConfigureAwait(false))
+        .ToDictionary(r => r.Key, r => r.Learned != 0, StringComparer.Ordinal);
+
+    /// <summary>Widens a known property's first and last sighting; false when the project has no such property.</summary>
+    public async Task<bool> SeeContextPropertyAsync(string projectId, string key, DateTimeOffset first, DateTimeOffset last) => await ExecuteAsync(
+        "UPDATE context_properties SET " +
+        "first_seen = CASE WHEN first_seen IS NULL OR @first < first_seen THEN @first ELSE first_seen END, " +
+        "last_seen = CASE WHEN last_seen IS NULL OR @last > last_seen THEN @last ELSE last_seen END " +
+        "WHERE project_id = @projectId AND key = @key",
+        new { projectId, key, first = Ms(first), last = Ms(last) }).ConfigureAwait(false) > 0;
+
+    /// <summary>Adds a property a report named to the catalogue, as learned text (until someone sets its type); false if it exists.</summary>
+    public async Task<bool> LearnContextPropertyAsync(string projectId, string key, DateTimeOffset first, DateTimeOffset last, DateTimeOffset now) => await ExecuteAsync(
+        $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@id, @projectId, @key, @key, NULL, 'STRING', '[]', 0, 1, @now, @now, @first, @last, 1) " +
+        "ON CONFLICT (project_id, key) DO NOTHING",
+        new { id = Guid.CreateVersion7().ToString("N"), projectId, key, now = Ms(now), first = Ms(first), last = Ms(last) }).ConfigureAwait(false) > 0;
+
+    /// <summary>How many values are remembered for a property.</summary>
+    public async Task<long> CountContextValuesAsync(string projectId, string property) =>
+        await ScalarAsync<long>("SELECT COUNT(*) FROM context_values WHERE project_id = @projectId AND property = @property", new { projectId, property }).ConfigureAwait(false);
+
+    /// <summary>Records a new sighting of a remembered value (and its label, if given); false when it is not remembered.</summary>
+    public async Task<bool> SeeContextValueAsync(string projectId, string property, string value, string? label, DateTimeOffset now) => await ExecuteAsync(
+        "UPDATE context_values SET label = coalesce(@label, label), last_seen = @now WHERE project_id = @projectId AND property = @property AND value = @value",
+        new { projectId, property, value, label, now = Ms(now) }).ConfigureAwait(false) > 0;
+
+    /// <summary>Remembers a value seen for a property, with its label.</summary>
+    public Task LearnContextValueAsync(string projectId, string property, string value, string? label, DateTimeOffset now) => ExecuteAsync(
+        "INSERT INTO context_values (project_id, property, value, label, last_seen) VALUES (@projectId, @property, @value, @label, @now) " +
+        "ON CONFLICT (project_id, property, value) DO NOTHING",
+        new { projectId, property, value, label, now = Ms(now) });
+
+    /// <summary>How many (value, client) series a flag has in an environment's minute.</summary>
+    public async Task<long> CountUsageSeriesAsync(string environmentId, string flagKey, long minute) =>
+        await ScalarAsync<long>("SELECT COUNT(*) FROM usage_counts WHERE environment_id = @environmentId AND flag_key = @flagKey AND minute = @minute", new { environmentId, flagKey, minute }).ConfigureAwait(false);
+
+    /// <summary>Adds to an existing series' count; false when the series is not stored yet.</summary>
+    public async Task<bool> AddToUsageSeriesAsync(UsageCount count) => await ExecuteAsync(
+        "UPDATE usage_counts SET count = count + @Count WHERE environment_id = @EnvironmentId AND flag_key = @FlagKey AND minute = @Minute AND value = @Value AND client = @Client",
+        count).ConfigureAwait(false) > 0;
+
+    /// <summary>Adds to the counts of what reports carried past a limit, per reason.</summary>
+    public async Task AddReportDropsAsync(string projectId, IEnumerable<KeyValuePair<string, long>> drops, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(properties);
-        foreach (var (key, first, last) in properties)
+        ArgumentNullException.ThrowIfNull(drops);
+        foreach (var (reason, count) in drops)
         {
             await ExecuteAsync(
-                $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@id, @projectId, @key, @key, NULL, 'STRING', '[]', 0, 1, @now, @now, @first, @last) " +
-                "ON CONFLICT (project_id, key) DO UPDATE SET " +
-                "first_seen = CASE WHEN context_properties.first_seen IS NULL OR excluded.first_seen < context_properties.first_seen THEN excluded.first_seen ELSE context_properties.first_seen END, " +
-                "last_seen = CASE WHEN context_properties.last_seen IS NULL OR excluded.last_seen > context_properties.last_seen THEN excluded.last_seen ELSE context_properties.last_seen END",
-                new { id = Guid.CreateVersion7().ToString("N"), projectId, key, now = Ms(now), first = Ms(first), last = Ms(last) }).ConfigureAwait(false);
+                "INSERT INTO report_drops (project_id, reason, count, last_at) VALUES (@projectId, @reason, @count, @now) " +
+                "ON CONFLICT (project_id, reason) DO UPDATE SET count = report_drops.count + excluded.count, last_at = excluded.last_at",
+                new { projectId, reason, count, now = Ms(now) }).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Records string values SDKs saw for context properties, with their labels.</summary>
-    public async Task SeeValuesAsync(string projectId, IEnumerable<(string Property, string Value, string? Label)> values, DateTimeOffset now)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        foreach (var (property, value, label) in values)
-        {
-            await ExecuteAsync(
-                "INSERT INTO context_values (project_id, property, value, label, last_seen) VALUES (@projectId, @property, @value, @label, @now) " +
-                "ON CONFLICT (project_id, property, value) DO UPDATE SET label = coalesce(excluded.label, context_values.label), last_seen = excluded.last_seen",
-                new { projectId, property, value, label, now = Ms(now) }).ConfigureAwait(false);
-        }
-    }
+    /// <summary>What reports to a project carried past a limit, per reason: how much, and when last.</summary>
+    public async Task<IReadOnlyList<(string Reason, long Count, DateTimeOffset LastAt)>> ListReportDropsAsync(string projectId) =>
+        [.. (await QueryAsync<(string Reason, long Count, long LastAt)>("SELECT reason, count, last_at FROM report_drops WHERE project_id = @projectId ORDER BY reason", new { projectId }).ConfigureAwait(false))
+            .Select(r => (r.Reason, r.Count, At(r.LastAt)))];
 
     /// <summary>The values seen for a project's context properties, most recent first, at most <paramref name="perProperty"/> each.</summary>
     public async Task<IReadOnlyList<(string Property, string Value, string? Label)>> ListContextValuesAsync(string projectId, int perProperty)

@@ -198,6 +198,12 @@ public sealed record SegmentRequest
     public IReadOnlyList<string>? Ids { get; init; }
 }
 
+/// <summary>The properties learned from reports that a bulk removal removed.</summary>
+public sealed record RemovedProperties(int Removed, IReadOnlyList<string> Keys);
+
+/// <summary>How much that usage reports carried was dropped for one reason, and when last.</summary>
+public sealed record ReportDropCount(string Reason, long Count, DateTimeOffset LastAt);
+
 public sealed record ContextPropertyRequest
 {
     public string? Key { get; init; }
@@ -311,6 +317,8 @@ public sealed record SetupStatus(bool SetupRequired);
 [JsonSerializable(typeof(AuditPage))]
 [JsonSerializable(typeof(FlagUsage))]
 [JsonSerializable(typeof(LastEvaluated))]
+[JsonSerializable(typeof(RemovedProperties))]
+[JsonSerializable(typeof(IReadOnlyList<ReportDropCount>))]
 [JsonSerializable(typeof(MigrationStatus))]
 [JsonSerializable(typeof(MigrationActionRequest))]
 [JsonSerializable(typeof(Me))]

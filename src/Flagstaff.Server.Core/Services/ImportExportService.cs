@@ -63,6 +63,11 @@ public sealed class ImportExportService(Store store, ChangeRunner changes)
 
         Duplicates(document.Environments.Select(e => e.Key), "environments", errors);
         Duplicates(document.Segments.Select(e => e.Key), "segments", errors);
+        for (int i = 0; i < document.ContextProperties.Count; i++)
+        {
+            Limits.CheckPropertyName(document.ContextProperties[i].Key, ValidationErrors.Index("contextProperties", i) + ".key", errors);
+        }
+
         Duplicates(document.ContextProperties.Select(e => e.Key), "contextProperties", errors);
         Duplicates(document.Flags.Select(e => e.Key), "flags", errors);
         errors.ThrowIfAny();

@@ -131,6 +131,30 @@ public sealed class SegmentService(Store store, ChangeRunner changes)
     public Task<IReadOnlyList<ContextProperty>> ListPropertiesAsync(string projectKey, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s => await s.ListContextPropertiesAsync((await s.ProjectAsync(projectKey).ConfigureAwait(false)).Id).ConfigureAwait(false), cancellationToken);
 
+    /// <summary>A page of the catalogue, by key: those matching a search, learned from reports or defined by hand.</summary>
+    public Task<Page<ContextProperty>> ListPropertiesAsync(string projectKey, PropertyQuery query, CancellationToken cancellationToken = default) =>
+        store.ReadAsync(async s => await s.ListContextPropertiesAsync((await s.ProjectAsync(projectKey).ConfigureAwait(false)).Id, query).ConfigureAwait(false), cancellationToken);
+
+    /// <summary>
+    /// Removes, in one change, the properties learned from reports that match a search or are named
+    /// (those defined or changed by hand are never removed this way), with the values remembered for
+    /// them; each is recorded in the history. Returns the keys removed.
+    /// </summary>
+    public Task<IReadOnlyList<string>> RemoveLearnedPropertiesAsync(string projectKey, string? search, IReadOnlyList<string>? keys, Actor actor, CancellationToken cancellationToken = default) =>
+        WriteAsync<IReadOnlyList<string>>(actor, async change =>
+        {
+            var project = await change.Session.ProjectAsync(projectKey).ConfigureAwait(false);
+            var removed = await change.Session.FindContextPropertiesAsync(project.Id, new PropertyQuery { Search = search, Keys = keys, Learned = true }).ConfigureAwait(false);
+            foreach (var property in removed)
+            {
+                await change.Session.DeleteContextPropertyAsync(property).ConfigureAwait(false);
+                await change.AuditAsync("context-property", property.Key, "deleted", ChangeRecorder.ToJson(property, DomainJson.Default.ContextProperty), null, project.Id,
+                    comment: "removed in bulk with the other properties learned from reports").ConfigureAwait(false);
+            }
+
+            return [.. removed.Select(p => p.Key)];
+        }, cancellationToken);
+
     public Task<ContextProperty> GetPropertyAsync(string projectKey, string key, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s => await s.ContextPropertyAsync(await s.ProjectAsync(projectKey).ConfigureAwait(false), key).ConfigureAwait(false), cancellationToken);
 
@@ -185,7 +209,7 @@ public sealed class SegmentService(Store store, ChangeRunner changes)
             };
             CheckProperty(updated);
             await change.Session.UpdateContextPropertyAsync(updated, property.Version).ConfigureAwait(false);
-            updated = updated with { Version = property.Version + 1 };
+            updated = updated with { Version = property.Version + 1, Learned = false };
             await change.AuditAsync("context-property", property.Key, "updated", ChangeRecorder.ToJson(property, DomainJson.Default.ContextProperty), ChangeRecorder.ToJson(updated, DomainJson.Default.ContextProperty), project.Id).ConfigureAwait(false);
             return updated;
         }, cancellationToken);
@@ -196,7 +220,7 @@ public sealed class SegmentService(Store store, ChangeRunner changes)
             var project = await change.Session.ProjectAsync(projectKey).ConfigureAwait(false);
             var property = await change.Session.ContextPropertyAsync(project, key).ConfigureAwait(false);
             Lookups.CheckVersion(property.Version, expectedVersion, $"Context property \"{property.Key}\"", property);
-            await change.Session.DeleteContextPropertyAsync(property.Id).ConfigureAwait(false);
+            await change.Session.DeleteContextPropertyAsync(property).ConfigureAwait(false);
             await change.AuditAsync("context-property", property.Key, "deleted", ChangeRecorder.ToJson(property, DomainJson.Default.ContextProperty), null, project.Id).ConfigureAwait(false);
             return true;
         }, cancellationToken);
@@ -204,11 +228,7 @@ public sealed class SegmentService(Store store, ChangeRunner changes)
     internal static void CheckProperty(ContextProperty property)
     {
         var errors = new ValidationErrors();
-        if (string.IsNullOrEmpty(property.Key) || property.Key.Length > Limits.KeyLength)
-        {
-            errors.Add("key", $"a property name is 1 to {Limits.KeyLength} characters");
-        }
-
+        Limits.CheckPropertyName(property.Key, "key", errors);
         Limits.CheckName(property.Name, "name", errors);
         Limits.CheckLength(property.Description, Limits.DescriptionLength, "description", errors);
         if (property.Type == PropertyType.Select && property.Options.Count == 0)

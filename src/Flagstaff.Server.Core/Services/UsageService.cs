@@ -92,6 +92,14 @@ public sealed class UsageService(Store store, TimeProvider clock)
             return new LastEvaluated(environments);
         }, cancellationToken);
 
+    /// <summary>What usage reports to a project carried past a limit and was dropped, per reason (since the project was created).</summary>
+    public Task<IReadOnlyList<ReportDropCount>> DroppedAsync(string projectKey, CancellationToken cancellationToken = default) =>
+        store.ReadAsync<IReadOnlyList<ReportDropCount>>(async s =>
+        {
+            var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
+            return [.. (await s.ListReportDropsAsync(project.Id).ConfigureAwait(false)).Select(d => new ReportDropCount(d.Reason, d.Count, d.LastAt))];
+        }, cancellationToken);
+
     private static FlagUsage Build(Flag flag, string environment, long fromMinute, int size, int count, IReadOnlyList<UsageCount> rows, DateTimeOffset? last)
     {
         // One series per value, largest first; each bucket lists its counts in that order.

@@ -19,8 +19,19 @@ public static class UsageApi
                 + "each bucket's counts follow the order of values (largest total first). Usage is kept for 30 days.");
         usage.MapGet("/last-evaluated", LastEvaluated).RequireRole(Role.Viewer)
             .WithSummary("When each flag was last evaluated, by environment key then flag key (the start of that minute); flags not evaluated in the 30 days usage is kept are absent.");
+        usage.MapGet("/usage/dropped", Dropped).RequireRole(Role.Viewer)
+            .WithSummary("What usage reports carried past a limit and was dropped, per reason, with when it last happened.")
+            .WithDescription(
+                "Reports are never refused for what they carry: a property name that breaks the rule (invalidProperty), names or values past the per-report limits "
+                + "(reportPropertyLimit, reportValueLimit), new properties once the project has learned as many as allowed (catalogueFull), values that are not text, "
+                + "too long, or of a property not in the catalogue (invalidValue), new values of a property that has as many as are remembered (propertyValuesFull), "
+                + "usage of flags the project does not have (unknownFlag), under a client id that is too long (invalidUsage), past the series allowed per flag and "
+                + "minute (flagSeriesFull), or while the backlog waiting for the database is full (backlogFull). Counts are of items (names, values, usage entries).");
         return app;
     }
+
+    private static async Task<Ok<IReadOnlyList<ReportDropCount>>> Dropped(string project, UsageService usage, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await usage.DroppedAsync(project, cancellationToken));
 
     private static async Task<Ok<FlagUsage>> Get(
         string project, string flag, string? environment, DateTimeOffset? from, DateTimeOffset? to, int? bucket, UsageService usage, CancellationToken cancellationToken) =>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.ComponentModel.DataAnnotations;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Flagstaff.Domain;
@@ -37,6 +38,33 @@ public sealed class EvaluationOptions
 
     /// <summary>Requests per second allowed per API key on the evaluation endpoints (0: no limit).</summary>
     public int RequestsPerSecondPerKey { get; set; }
+
+    // What usage reports may add. Reports come with public client keys: past a limit, the rest is
+    // dropped and counted (GET /api/projects/{project}/usage/dropped), never refused.
+
+    /// <summary>The most context properties a project learns from reports (those defined by hand are not counted).</summary>
+    [Range(0, 100_000)]
+    public int MaxLearnedProperties { get; set; } = 1_000;
+
+    /// <summary>The most values remembered per context property.</summary>
+    [Range(0, 10_000)]
+    public int MaxLearnedValues { get; set; } = 100;
+
+    /// <summary>The longest value (and label) remembered; longer values are dropped, longer labels left out.</summary>
+    [Range(1, Limits.ValueLength)]
+    public int MaxLearnedValueLength { get; set; } = 200;
+
+    /// <summary>The most property names one report may add or refresh.</summary>
+    [Range(1, 100_000)]
+    public int MaxReportProperties { get; set; } = 500;
+
+    /// <summary>The most values one report may add or refresh.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxReportValues { get; set; } = 5_000;
+
+    /// <summary>The most usage series (distinct value and client) per flag, environment and minute.</summary>
+    [Range(1, 10_000)]
+    public int MaxUsageSeriesPerFlag { get; set; } = 50;
 }
 
 /// <summary>A request the evaluation endpoints refuse, with its status and message.</summary>

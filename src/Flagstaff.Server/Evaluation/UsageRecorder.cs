@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Flagstaff.Domain;
 using Flagstaff.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.Evaluation;
 
@@ -38,91 +40,286 @@ public sealed class UsageReportValue
 [JsonSerializable(typeof(UsageReport))]
 public sealed partial class UsageJson : JsonSerializerContext;
 
+/// <summary>Why part of a usage report was not recorded (stable names, as the API lists them).</summary>
+public static class ReportDrop
+{
+    /// <summary>A property name that breaks the rule for property names, or a sighting that is not two times.</summary>
+    public const string InvalidProperty = "invalidProperty";
+
+    /// <summary>A property name past the per-report limit.</summary>
+    public const string ReportProperties = "reportPropertyLimit";
+
+    /// <summary>A new property while the project already has as many learned ones as allowed.</summary>
+    public const string CatalogueFull = "catalogueFull";
+
+    /// <summary>A value that is not text, is too long, or belongs to a property not in the catalogue.</summary>
+    public const string InvalidValue = "invalidValue";
+
+    /// <summary>A value past the per-report limit.</summary>
+    public const string ReportValues = "reportValueLimit";
+
+    /// <summary>A new value of a property that already has as many as are remembered.</summary>
+    public const string PropertyValuesFull = "propertyValuesFull";
+
+    /// <summary>Usage of a flag the project does not have.</summary>
+    public const string UnknownFlag = "unknownFlag";
+
+    /// <summary>Usage under a client id that is too long or not text.</summary>
+    public const string InvalidUsage = "invalidUsage";
+
+    /// <summary>A new (value, client) series of a flag in a minute that already has as many as allowed.</summary>
+    public const string FlagSeriesFull = "flagSeriesFull";
+
+    /// <summary>Usage while the counts waiting for the database are at their limit.</summary>
+    public const string Backlog = "backlogFull";
+}
+
 /// <summary>
 /// Aggregates usage reports in memory (per environment, flag, value, client and minute; properties
 /// and values per project) and writes them to the database every few seconds in one transaction. If
 /// the database is unreachable the counts wait in memory (bounded) and are written later.
 /// </summary>
-public sealed partial class UsageRecorder(Store store, TimeProvider clock, ILogger<UsageRecorder> logger) : BackgroundService
+/// <remarks>
+/// Reports come with public client keys, so what they can add is bounded, and what goes past a bound
+/// is dropped and counted per project and reason, never refused (an SDK cannot act on an error):
+/// property names follow the rule of the management API; a report carries at most so many names and
+/// values; a project learns at most so many properties from reports and remembers so many values of
+/// each; usage is recorded only for the project's flags, with so many (value, client) series per
+/// flag and minute. The limits that span reports are counted in the database when the recorder
+/// writes (under a lock shared by every node), so they hold across reports, restarts and nodes; the
+/// same limits applied in memory, against what the last write found, keep the backlog small.
+/// </remarks>
+public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOptions<EvaluationOptions> options, TimeProvider clock, ILogger<UsageRecorder> logger) : BackgroundService
 {
     public const int MaxPendingCounts = 200_000;
     public const int MaxValueLength = 1_000;
-    private const int MaxValuesPerProperty = 200;
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
 
     private readonly Lock _gate = new();
     private Dictionary<(string Environment, string Flag, long Minute, string Value, string Client), long> _counts = [];
+    private Dictionary<(string Environment, string Flag, long Minute), int> _series = [];
     private Dictionary<(string Project, string Key), (DateTimeOffset First, DateTimeOffset Last)> _properties = [];
+    private Dictionary<string, int> _newProperties = [];
     private Dictionary<(string Project, string Property, string Value), string?> _values = [];
-    private long _dropped;
+    private Dictionary<(string Project, string Property), int> _valuesPerProperty = [];
+    private Dictionary<string, int> _unreadProperties = [];
+    private Dictionary<(string Project, string Reason), long> _drops = [];
+    private readonly Dictionary<string, string> _projectOfEnvironment = [];
 
-    /// <summary>Takes a report for an environment (validated by the caller).</summary>
+    // What the last write found in each project's catalogue: its keys, and how many were learned.
+    private readonly Dictionary<string, (HashSet<string> Keys, int Learned)> _catalogues = [];
+
+    /// <summary>Takes a report for an environment (validated by the caller); what it carries past a limit is counted, not refused.</summary>
     public void Record(string projectId, string environmentId, UsageReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
+        var limits = options.Value;
         long minute = clock.GetUtcNow().ToUnixTimeSeconds() / 60;
+        snapshots.TryGet(environmentId, out var snapshot);
         lock (_gate)
         {
+            _projectOfEnvironment[environmentId] = projectId;
             foreach (var client in report.Clients ?? [])
             {
+                string clientId = client.Id ?? "";
+                bool validClient = clientId.Length <= Limits.NameLength && IsText(clientId);
                 foreach (var (flag, values) in client.Flags ?? [])
                 {
+                    if (values is null)
+                    {
+                        continue;
+                    }
+
+                    // Without the environment's snapshot (still loading) no flag is known yet.
+                    if (snapshot is null || !snapshot.Flags.ContainsKey(flag))
+                    {
+                        Drop(projectId, ReportDrop.UnknownFlag, values.Count);
+                        continue;
+                    }
+
+                    if (!validClient)
+                    {
+                        Drop(projectId, ReportDrop.InvalidUsage, values.Count);
+                        continue;
+                    }
+
                     foreach (var value in values)
                     {
-                        if (value.Count <= 0)
+                        if (value is null || value.Count <= 0)
                         {
                             continue;
                         }
 
-                        var key = (environmentId, flag, minute, Truncate(value.Value is { } v ? v.GetRawText() : "null"), client.Id ?? "");
+                        var key = (environmentId, flag, minute, Truncate(value.Value is { } v ? v.GetRawText() : "null"), clientId);
+                        var series = (environmentId, flag, minute);
                         if (_counts.TryGetValue(key, out long count))
                         {
                             _counts[key] = count + value.Count;
                         }
-                        else if (_counts.Count < MaxPendingCounts)
+                        else if (_series.GetValueOrDefault(series) >= limits.MaxUsageSeriesPerFlag)
                         {
-                            _counts[key] = value.Count;
+                            Drop(projectId, ReportDrop.FlagSeriesFull, 1);
+                        }
+                        else if (_counts.Count >= MaxPendingCounts)
+                        {
+                            Drop(projectId, ReportDrop.Backlog, 1);
                         }
                         else
                         {
-                            _dropped += value.Count;
+                            _counts[key] = value.Count;
+                            _series[series] = _series.GetValueOrDefault(series) + 1;
                         }
                     }
                 }
             }
 
+            _catalogues.TryGetValue(projectId, out var catalogue);
+            int names = 0;
             foreach (var (property, range) in report.ReceivedProperties ?? [])
             {
-                if (range.ValueKind == JsonValueKind.Array && range.GetArrayLength() == 2
-                    && range[0].ValueKind == JsonValueKind.Number && range[1].ValueKind == JsonValueKind.Number
-                    && range[0].TryGetInt64(out long first) && range[1].TryGetInt64(out long last))
+                if (!Limits.IsValidPropertyName(property) || range.ValueKind != JsonValueKind.Array || range.GetArrayLength() != 2
+                    || range[0].ValueKind != JsonValueKind.Number || range[1].ValueKind != JsonValueKind.Number
+                    || !range[0].TryGetInt64(out long first) || !range[1].TryGetInt64(out long last))
                 {
-                    var seen = (DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(first, 0, 253402300799)), DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(last, 0, 253402300799)));
-                    var key = (projectId, property);
-                    _properties[key] = _properties.TryGetValue(key, out var known)
-                        ? (Min(known.First, seen.Item1), Max(known.Last, seen.Item2))
-                        : seen;
-                }
-            }
-
-            foreach (var (property, list) in report.ReceivedValues ?? [])
-            {
-                if (list.ValueKind != JsonValueKind.Array)
-                {
+                    Drop(projectId, ReportDrop.InvalidProperty, 1);
                     continue;
                 }
 
-                foreach (var item in list.EnumerateArray().Take(MaxValuesPerProperty))
+                if (++names > limits.MaxReportProperties)
                 {
-                    if (item.ValueKind == JsonValueKind.Array && item.GetArrayLength() >= 1 && item[0].ValueKind == JsonValueKind.String)
+                    Drop(projectId, ReportDrop.ReportProperties, 1);
+                    continue;
+                }
+
+                var seen = (DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(first, 0, 253402300799)), DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(last, 0, 253402300799)));
+                var key = (projectId, property);
+                if (_properties.TryGetValue(key, out var known))
+                {
+                    _properties[key] = (Min(known.First, seen.Item1), Max(known.Last, seen.Item2));
+                }
+                else if (catalogue.Keys?.Contains(property) == true)
+                {
+                    _properties[key] = seen;
+                }
+                else if (catalogue.Learned + _newProperties.GetValueOrDefault(projectId) < limits.MaxLearnedProperties)
+                {
+                    _properties[key] = seen;
+                    _newProperties[projectId] = _newProperties.GetValueOrDefault(projectId) + 1;
+                }
+                else
+                {
+                    Drop(projectId, ReportDrop.CatalogueFull, 1);
+                }
+            }
+
+            int valueCount = 0;
+            foreach (var (property, list) in report.ReceivedValues ?? [])
+            {
+                int items = list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 1;
+
+                // Values are remembered only for properties in the catalogue (or joining it now):
+                // otherwise values alone could invent properties without bound. Before this node has
+                // read the project's catalogue, so many properties are taken on trust, and the write
+                // drops the values of those the catalogue does not have.
+                var known = (projectId, property);
+                if (list.ValueKind != JsonValueKind.Array || !Limits.IsValidPropertyName(property)
+                    || (!_properties.ContainsKey(known) && catalogue.Keys?.Contains(property) != true && !_valuesPerProperty.ContainsKey(known)
+                        && (catalogue.Keys is not null || _unreadProperties.GetValueOrDefault(projectId) >= limits.MaxLearnedProperties)))
+                {
+                    Drop(projectId, ReportDrop.InvalidValue, items);
+                    continue;
+                }
+
+                if (!_valuesPerProperty.ContainsKey(known))
+                {
+                    _valuesPerProperty[known] = 0;
+                    if (catalogue.Keys is null)
                     {
-                        string? label = item.GetArrayLength() > 1 && item[1].ValueKind == JsonValueKind.String ? Truncate(item[1].GetString()!) : null;
-                        _values[(projectId, property, Truncate(item[0].GetString()!))] = label;
+                        _unreadProperties[projectId] = _unreadProperties.GetValueOrDefault(projectId) + 1;
+                    }
+                }
+
+                foreach (var item in list.EnumerateArray())
+                {
+                    if (++valueCount > limits.MaxReportValues)
+                    {
+                        Drop(projectId, ReportDrop.ReportValues, 1);
+                        continue;
+                    }
+
+                    if (item.ValueKind != JsonValueKind.Array || item.GetArrayLength() < 1 || !TryGetText(item[0], out var value) || value.Length > limits.MaxLearnedValueLength)
+                    {
+                        Drop(projectId, ReportDrop.InvalidValue, 1);
+                        continue;
+                    }
+
+                    // A label is only shown beside its value: one too long (or not text) is left out, the value kept.
+                    string? label = item.GetArrayLength() > 1 && TryGetText(item[1], out var text) && text.Length <= limits.MaxLearnedValueLength ? text : null;
+                    var key = (projectId, property, value);
+                    if (_values.TryGetValue(key, out var knownLabel))
+                    {
+                        _values[key] = label ?? knownLabel;
+                    }
+                    else if (_valuesPerProperty.GetValueOrDefault((projectId, property)) < limits.MaxLearnedValues)
+                    {
+                        _values[key] = label;
+                        _valuesPerProperty[(projectId, property)] = _valuesPerProperty.GetValueOrDefault((projectId, property)) + 1;
+                    }
+                    else
+                    {
+                        Drop(projectId, ReportDrop.PropertyValuesFull, 1);
                     }
                 }
             }
         }
+    }
+
+    private void Drop(string projectId, string reason, long count)
+    {
+        if (count > 0)
+        {
+            _drops[(projectId, reason)] = _drops.GetValueOrDefault((projectId, reason)) + count;
+        }
+    }
+
+    // Text a database can store: no unpaired surrogate (PostgreSQL refuses it, and one such value would fail the whole write).
+    private static bool IsText(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TryGetText(JsonElement element, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            text = element.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate cannot become a string.
+            return false;
+        }
+
+        return IsText(text);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
@@ -151,35 +348,116 @@ public sealed partial class UsageRecorder(Store store, TimeProvider clock, ILogg
         Dictionary<(string, string, long, string, string), long> counts;
         Dictionary<(string, string), (DateTimeOffset, DateTimeOffset)> properties;
         Dictionary<(string, string, string), string?> values;
+        Dictionary<(string Project, string Reason), long> drops;
+        Dictionary<string, string> projectOfEnvironment;
         lock (_gate)
         {
             (counts, _counts) = (_counts, []);
             (properties, _properties) = (_properties, []);
             (values, _values) = (_values, []);
+            (drops, _drops) = (_drops, []);
+            _series = [];
+            _newProperties = [];
+            _valuesPerProperty = [];
+            _unreadProperties = [];
+            projectOfEnvironment = new(_projectOfEnvironment);
         }
 
-        if (counts.Count == 0 && properties.Count == 0 && values.Count == 0)
+        if (counts.Count == 0 && properties.Count == 0 && values.Count == 0 && drops.Count == 0)
         {
             return;
         }
 
+        var limits = options.Value;
+        var written = new Dictionary<(string Project, string Reason), long>(drops);
+        var catalogues = new Dictionary<string, (HashSet<string> Keys, int Learned)>();
         try
         {
             var now = clock.GetUtcNow();
             await store.WriteAsync(async s =>
             {
-                await s.AddUsageAsync(counts.Select(c => new UsageCount
+                // Counted, then filled up to the limits: no other node writes reports meanwhile.
+                await s.LockForReportsAsync().ConfigureAwait(false);
+                foreach (var series in counts.GroupBy(c => (c.Key.Item1, c.Key.Item2, c.Key.Item3)))
                 {
-                    EnvironmentId = c.Key.Item1, FlagKey = c.Key.Item2, Minute = c.Key.Item3, Value = c.Key.Item4, Client = c.Key.Item5, Count = c.Value,
-                })).ConfigureAwait(false);
-                foreach (var project in properties.GroupBy(p => p.Key.Item1))
-                {
-                    await s.SeePropertiesAsync(project.Key, project.Select(p => (p.Key.Item2, p.Value.Item1, p.Value.Item2)), now).ConfigureAwait(false);
+                    long stored = await s.CountUsageSeriesAsync(series.Key.Item1, series.Key.Item2, series.Key.Item3).ConfigureAwait(false);
+                    foreach (var (key, count) in series)
+                    {
+                        var usage = new UsageCount { EnvironmentId = key.Item1, FlagKey = key.Item2, Minute = key.Item3, Value = key.Item4, Client = key.Item5, Count = count };
+                        if (await s.AddToUsageSeriesAsync(usage).ConfigureAwait(false))
+                        {
+                            continue;
+                        }
+
+                        if (stored < limits.MaxUsageSeriesPerFlag)
+                        {
+                            await s.AddUsageAsync([usage]).ConfigureAwait(false);
+                            stored++;
+                        }
+                        else
+                        {
+                            Count(written, projectOfEnvironment[key.Item1], ReportDrop.FlagSeriesFull, 1);
+                        }
+                    }
                 }
 
-                foreach (var project in values.GroupBy(v => v.Key.Item1))
+                var projects = properties.Keys.Select(p => p.Item1).Concat(values.Keys.Select(v => v.Item1)).Concat(drops.Keys.Select(d => d.Project)).Distinct();
+                foreach (var project in projects)
                 {
-                    await s.SeeValuesAsync(project.Key, project.Select(v => (v.Key.Item2, v.Key.Item3, v.Value)), now).ConfigureAwait(false);
+                    var keys = await s.ListCatalogueKeysAsync(project).ConfigureAwait(false);
+                    int learned = keys.Count(k => k.Value);
+                    foreach (var ((_, key), (first, last)) in properties.Where(p => p.Key.Item1 == project))
+                    {
+                        if (keys.ContainsKey(key))
+                        {
+                            await s.SeeContextPropertyAsync(project, key, first, last).ConfigureAwait(false);
+                        }
+                        else if (learned < limits.MaxLearnedProperties)
+                        {
+                            await s.LearnContextPropertyAsync(project, key, first, last, now).ConfigureAwait(false);
+                            keys[key] = true;
+                            learned++;
+                        }
+                        else
+                        {
+                            Count(written, project, ReportDrop.CatalogueFull, 1);
+                        }
+                    }
+
+                    foreach (var property in values.Where(v => v.Key.Item1 == project).GroupBy(v => v.Key.Item2))
+                    {
+                        if (!keys.ContainsKey(property.Key))
+                        {
+                            Count(written, project, ReportDrop.InvalidValue, property.Count());
+                            continue;
+                        }
+
+                        long stored = await s.CountContextValuesAsync(project, property.Key).ConfigureAwait(false);
+                        foreach (var ((_, _, value), label) in property)
+                        {
+                            if (await s.SeeContextValueAsync(project, property.Key, value, label, now).ConfigureAwait(false))
+                            {
+                                continue;
+                            }
+
+                            if (stored < limits.MaxLearnedValues)
+                            {
+                                await s.LearnContextValueAsync(project, property.Key, value, label, now).ConfigureAwait(false);
+                                stored++;
+                            }
+                            else
+                            {
+                                Count(written, project, ReportDrop.PropertyValuesFull, 1);
+                            }
+                        }
+                    }
+
+                    catalogues[project] = ([.. keys.Keys], learned);
+                }
+
+                foreach (var project in written.GroupBy(d => d.Key.Project))
+                {
+                    await s.AddReportDropsAsync(project.Key, project.Select(d => KeyValuePair.Create(d.Key.Reason, d.Value)), now).ConfigureAwait(false);
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -212,9 +490,32 @@ public sealed partial class UsageRecorder(Store store, TimeProvider clock, ILogg
                 {
                     _values.TryAdd(key, label);
                 }
+
+                foreach (var (key, count) in drops)
+                {
+                    _drops[key] = _drops.GetValueOrDefault(key) + count;
+                }
+            }
+
+            return;
+        }
+
+        lock (_gate)
+        {
+            foreach (var (project, catalogue) in catalogues)
+            {
+                _catalogues[project] = catalogue;
             }
         }
+
+        foreach (var project in written.GroupBy(d => d.Key.Project))
+        {
+            LogReportItemsDropped(logger, project.Key, project.Sum(d => d.Value), string.Join(", ", project.OrderBy(d => d.Key.Reason, StringComparer.Ordinal).Select(d => $"{d.Key.Reason} {d.Value}")));
+        }
     }
+
+    private static void Count(Dictionary<(string Project, string Reason), long> drops, string projectId, string reason, long count) =>
+        drops[(projectId, reason)] = drops.GetValueOrDefault((projectId, reason)) + count;
 
     private async Task PruneAsync(CancellationToken cancellationToken)
     {
@@ -244,4 +545,7 @@ public sealed partial class UsageRecorder(Store store, TimeProvider clock, ILogg
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Could not write usage; {Count} counts dropped")]
     private static partial void LogFlushDropped(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Warning, Message = "Usage reports to project {ProjectId} went past their limits: {Count} items dropped ({Reasons})")]
+    private static partial void LogReportItemsDropped(ILogger logger, string projectId, long count, string reasons);
 }
