@@ -127,3 +127,49 @@ public abstract class UsageApiTests(ServerFixture fixture) : ServerTest(fixture)
 public sealed class SqliteUsageApiTests(SqliteServer server) : UsageApiTests(server), IClassFixture<SqliteServer>;
 
 public sealed class PostgresUsageApiTests(PostgresServer server) : UsageApiTests(server), IClassFixture<PostgresServer>;
+
+/// <summary>The recorder's flushes, one at a time: what was recorded before a flush is written when it returns.</summary>
+public sealed class UsageFlushTests(PostgresServer fixture) : ServerTest(fixture), IClassFixture<PostgresServer>
+{
+    [Fact]
+    public async Task A_flush_called_while_another_is_writing_returns_only_once_that_one_is_written()
+    {
+        var project = await NewProjectAsync();
+        await CreateFlagAsync(project, "search");
+        var key = (await (await Admin.PostJsonAsync($"api/projects/{project}/environments/production/keys", new JsonObject { ["name"] = "sdk", ["kind"] = "server" }))
+            .ReadJsonAsync(HttpStatusCode.Created))["secret"]!.GetValue<string>();
+        using (var sdk = Server.Anonymous())
+        {
+            sdk.DefaultRequestHeaders.Add("X-Tggl-Api-Key", key);
+            await (await sdk.PostJsonAsync("report", Json("""{"clients":[{"id":"checkout","flags":{"search":[{"value":true,"default":false,"count":3}]}}]}"""))).ReadJsonAsync();
+        }
+
+        // Another session holds the lock every report write takes, so whichever flush took the
+        // report waits inside its write (well within the 5 s command timeout).
+        var recorder = Server.Services.GetRequiredService<UsageRecorder>();
+        await using var blocker = new Npgsql.NpgsqlConnection(Server.Database.ConnectionString);
+        await blocker.OpenAsync();
+        await using (var lockCommand = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(7418263406)", blocker))
+        {
+            await lockCommand.ExecuteNonQueryAsync();
+        }
+
+        var first = recorder.FlushAsync(CancellationToken.None);
+        await Task.Delay(300);
+        var second = recorder.FlushAsync(CancellationToken.None);
+        await Task.Delay(300);
+        bool returnedEarly = second.IsCompleted;
+        await using (var unlock = new Npgsql.NpgsqlCommand("SELECT pg_advisory_unlock(7418263406)", blocker))
+        {
+            await unlock.ExecuteNonQueryAsync();
+        }
+
+        await Task.WhenAll(first, second);
+        Assert.False(returnedEarly, "a flush returned while the report it should have covered was still being written");
+        Assert.DoesNotContain(Server.Logs.Lines, line => line.Contains("Could not write usage", StringComparison.Ordinal));
+        var store = Server.Services.GetRequiredService<Store>();
+        var production = await store.ReadAsync(async s => (await s.GetEnvironmentAsync((await s.GetProjectAsync(project))!.Id, "production"))!);
+        long minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;
+        Assert.Equal(3, (await store.ReadAsync(s => s.ListUsageAsync(production.Id, "search", minute - 5, minute + 5))).Sum(u => u.Count));
+    }
+}

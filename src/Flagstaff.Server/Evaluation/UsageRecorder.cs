@@ -97,6 +97,7 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
     private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
 
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _flushing = new(1, 1);
     private Dictionary<(string Environment, string Flag, long Minute, string Value, string Client), long> _counts = [];
     private Dictionary<(string Environment, string Flag, long Minute), int> _series = [];
     private Dictionary<(string Project, string Key), (DateTimeOffset First, DateTimeOffset Last)> _properties = [];
@@ -342,8 +343,24 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
         }
     }
 
-    /// <summary>Writes what has been aggregated (also on shutdown).</summary>
+    /// <summary>
+    /// Writes what has been aggregated (also on shutdown). One flush runs at a time: a call made while
+    /// another is writing waits for it, so everything recorded before the call is written when it returns.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await FlushPendingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private async Task FlushPendingAsync(CancellationToken cancellationToken)
     {
         Dictionary<(string, string, long, string, string), long> counts;
         Dictionary<(string, string), (DateTimeOffset, DateTimeOffset)> properties;
@@ -538,6 +555,12 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        _flushing.Dispose();
+        base.Dispose();
     }
 
     [LoggerMessage(EventId = 2300, Level = LogLevel.Warning, Message = "Could not write usage; it waits in memory")]
