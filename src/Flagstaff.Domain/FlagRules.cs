@@ -397,13 +397,8 @@ public static class FlagRules
         }
     }
 
-    private static void CheckProperty(string property, string path, ValidationErrors errors)
-    {
-        if (property.Length == 0 || property.Length > Limits.KeyLength)
-        {
-            errors.Add(path, $"a property name is 1 to {Limits.KeyLength} characters");
-        }
-    }
+    private static void CheckProperty(string property, string path, ValidationErrors errors) =>
+        Limits.CheckPropertyName(property, path, errors);
 
     private static void CheckStrings(IReadOnlyList<string> values, string path, ValidationErrors errors)
     {

@@ -265,9 +265,13 @@ public sealed partial class ProjectService(Store store, ChangeRunner changes, Ap
         Limits.CheckKey(project.Key, "key", errors);
         Limits.CheckName(project.Name, "name", errors);
         Limits.CheckLength(project.Description, Limits.DescriptionLength, "description", errors);
-        if (string.IsNullOrWhiteSpace(project.StickinessProperty) || project.StickinessProperty.Length > Limits.KeyLength)
+        if (string.IsNullOrWhiteSpace(project.StickinessProperty))
         {
-            errors.Add("stickinessProperty", $"a property name is 1 to {Limits.KeyLength} characters");
+            errors.Add("stickinessProperty", "is required");
+        }
+        else
+        {
+            Limits.CheckPropertyName(project.StickinessProperty, "stickinessProperty", errors);
         }
     }
 
