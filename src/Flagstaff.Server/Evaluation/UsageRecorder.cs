@@ -97,6 +97,8 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
     private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
 
     private readonly Lock _gate = new();
+    // Not disposed: a host may stop the recorder (a last flush) after disposing it, and a
+    // SemaphoreSlim holds nothing to release unless its wait handle is asked for.
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private Dictionary<(string Environment, string Flag, long Minute, string Value, string Client), long> _counts = [];
     private Dictionary<(string Environment, string Flag, long Minute), int> _series = [];
@@ -555,12 +557,6 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public override void Dispose()
-    {
-        _flushing.Dispose();
-        base.Dispose();
     }
 
     [LoggerMessage(EventId = 2300, Level = LogLevel.Warning, Message = "Could not write usage; it waits in memory")]
