@@ -76,7 +76,10 @@ public abstract class DashboardTest(DashboardFixture fixture) : IAsyncLifetime
         await page.GetByLabel("E-mail").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
+        // Leaving the sign-in page is enough; the page's "load" event can lag well behind what is
+        // shown on a busy machine, so what proves the sign-in is the signed-in page's heading.
+        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
         return page;
     }
 
