@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Dashboard;
 
@@ -57,12 +58,22 @@ public static class DashboardExtensions
 
         DashboardAssets.Map(app);
         app.MapPost("/logout", SignOutAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet(SingleSignOn.StartPath, StartSingleSignOn).AllowAnonymous()
+            .WithSummary("Starts a sign-in at the single sign-on provider (a browser page, not an API call); returns to returnUrl, a path on this server, once signed in.")
+            .WithTags("Sign-in");
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
 
     private static bool IsApi(PathString path) =>
         path.StartsWithSegments("/api") || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/health");
+
+    // A GET, as the sign-in page's link: it changes nothing here, and what the provider sends back is
+    // bound to this browser by the state and nonce cookies and to this request by PKCE.
+    private static IResult StartSingleSignOn(HttpContext context, IOptions<SingleSignOnOptions> sso, [FromQuery] string? returnUrl) =>
+        sso.Value.IsEnabled
+            ? Results.Challenge(new AuthenticationProperties { RedirectUri = SingleSignOn.LocalUrl(returnUrl) }, [SingleSignOn.Scheme])
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "Single sign-on is not configured (Flagstaff:Sso:Authority).");
 
     // A form post (so it carries the anti-forgery token, which minimal APIs check for form parameters).
     private static async Task<IResult> SignOutAsync(HttpContext context, [FromForm] string? returnUrl)

@@ -386,6 +386,21 @@ public sealed class StoreSession
     public Task<int> DeleteSessionsAsync(string accountId, string? keepIdHash = null) => ExecuteAsync(
         "DELETE FROM sessions WHERE account_id = @accountId AND id_hash <> @keep", new { accountId, keep = keepIdHash ?? "" });
 
+    // ----------------------------------------------------------------- external sign-in identities
+
+    /// <summary>The account linked to an identity at an OpenID Connect provider (its issuer and subject), or null.</summary>
+    public Task<string?> GetExternalLoginAccountAsync(string issuer, string subject) => QuerySingleAsync<string>(
+        "SELECT account_id FROM external_logins WHERE issuer = @issuer AND subject = @subject", new { issuer, subject });
+
+    /// <summary>Links an identity at an OpenID Connect provider to an account; a second link of the same identity is a <see cref="DuplicateKeyException"/>.</summary>
+    public Task InsertExternalLoginAsync(string issuer, string subject, string accountId, DateTimeOffset createdAt) => ExecuteAsync(
+        "INSERT INTO external_logins (issuer, subject, account_id, created_at) VALUES (@issuer, @subject, @accountId, @created)",
+        new { issuer, subject, accountId, created = Ms(createdAt) });
+
+    /// <summary>How many provider identities are linked to an account.</summary>
+    public async Task<long> CountExternalLoginsAsync(string accountId) =>
+        await ScalarAsync<long>("SELECT COUNT(*) FROM external_logins WHERE account_id = @accountId", new { accountId }).ConfigureAwait(false);
+
     // ----------------------------------------------------------------- access tokens
 
     private sealed class AccessTokenRow

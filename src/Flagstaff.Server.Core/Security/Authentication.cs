@@ -4,6 +4,7 @@ using Flagstaff.Domain;
 using Flagstaff.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.Security;
@@ -25,7 +26,7 @@ public static class Authentication
     /// <summary>The session cookie's name over HTTPS: the prefix makes browsers accept it only as Secure, for this host, for every path.</summary>
     public const string SecureCookieName = "__Host-" + CookieName;
 
-    public static IServiceCollection AddFlagstaffAuthentication(this IServiceCollection services)
+    public static IServiceCollection AddFlagstaffAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<SessionOptions>().BindConfiguration(SessionOptions.Section).ValidateDataAnnotations()
             .Validate(o => o.Lifetime >= o.IdleTimeout, "Flagstaff:Sessions:Lifetime must be at least Flagstaff:Sessions:IdleTimeout.").ValidateOnStart();
@@ -58,7 +59,8 @@ public static class Authentication
                     OnValidatePrincipal = ValidateMemberAsync,
                 };
             })
-            .AddScheme<AuthenticationSchemeOptions, AccessTokenHandler>(TokenScheme, null);
+            .AddScheme<AuthenticationSchemeOptions, AccessTokenHandler>(TokenScheme, null)
+            .AddFlagstaffSingleSignOn(configuration);
         services.AddOptions<CookieAuthenticationOptions>(CookieScheme).Configure<IOptions<SessionOptions>>((cookie, sessions) => cookie.ExpireTimeSpan = sessions.Value.IdleTimeout);
 
         services.AddAuthorizationBuilder()

@@ -283,6 +283,16 @@ public sealed record Me(Account Account, bool SetupRequired);
 
 public sealed record SetupStatus(bool SetupRequired);
 
+/// <summary>How members can sign in.</summary>
+/// <param name="Password">Who may sign in with a password.</param>
+/// <param name="SingleSignOn">The OpenID Connect provider, when configured.</param>
+public sealed record SignInMethods(
+    [property: JsonConverter(typeof(JsonStringEnumConverter<Flagstaff.Server.Security.PasswordSignInMode>))] Flagstaff.Server.Security.PasswordSignInMode Password,
+    SingleSignOnMethod? SingleSignOn);
+
+/// <summary>The single sign-on provider: its name, and the path a browser opens to sign in with it (add <c>?returnUrl=/path</c>).</summary>
+public sealed record SingleSignOnMethod(string Name, string Path);
+
 /// <summary>Source-generated JSON for the management API's own types.</summary>
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
@@ -323,6 +333,7 @@ public sealed record SetupStatus(bool SetupRequired);
 [JsonSerializable(typeof(MigrationActionRequest))]
 [JsonSerializable(typeof(Me))]
 [JsonSerializable(typeof(SetupStatus))]
+[JsonSerializable(typeof(SignInMethods))]
 [JsonSerializable(typeof(IReadOnlyList<Project>))]
 [JsonSerializable(typeof(IReadOnlyList<ProjectEnvironment>))]
 [JsonSerializable(typeof(IReadOnlyList<Segment>))]

@@ -4,6 +4,7 @@ using Flagstaff.Server.Security;
 using Flagstaff.Server.Services;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.Endpoints;
 
@@ -18,7 +19,9 @@ public static class AuthApi
         group.MapPost("/setup", Setup).AllowAnonymous().Accepts<SetupRequest>("application/json")
             .WithSummary("Creates the first owner with the one-time token the server printed at start, and signs in.");
         group.MapPost("/auth/login", Login).AllowAnonymous().Accepts<LoginRequest>("application/json")
-            .WithSummary("Signs in with e-mail and password (sets the session cookie). Repeated failures are slowed down (429 with Retry-After).");
+            .WithSummary("Signs in with e-mail and password (sets the session cookie). Repeated failures are slowed down (429 with Retry-After); 403 when password sign-in is switched off (Flagstaff:Sso:PasswordSignIn).");
+        group.MapGet("/auth/methods", GetSignInMethods).AllowAnonymous()
+            .WithSummary("How members can sign in: who may use a password (Enabled, OwnersOnly, Disabled), and the single sign-on provider, if configured, with the path that starts its sign-in.");
         group.MapPost("/auth/logout", (Delegate)Logout).AllowAnonymous()
             .WithSummary("Signs out: ends the session on the server (the old cookie is refused from now on, on every node) and clears the cookie.");
         group.MapGet("/me", GetMe).RequireRole(Role.Viewer)
@@ -39,27 +42,34 @@ public static class AuthApi
         return TypedResults.Ok(account);
     }
 
-    private static async Task<Results<Ok<Account>, ProblemHttpResult>> Login(HttpContext context, AccountService accounts, LoginThrottle throttle, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<Account>, ProblemHttpResult>> Login(HttpContext context, PasswordLogin passwords, CancellationToken cancellationToken)
     {
         var request = await RequestBody.ReadAsync(context, ApiJson.Default.LoginRequest);
-        var address = context.Connection.RemoteIpAddress?.ToString();
-        var wait = throttle.TryBegin(request.Email, address);
-        if (wait > TimeSpan.Zero)
+        var result = await passwords.VerifyAsync(request.Email, request.Password, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        if (result.Account is not { } account)
         {
-            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many attempts", detail: $"Too many failed sign-ins: try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
+            if (result.RetryAfter > TimeSpan.Zero)
+            {
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(result.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var title = result.Status switch
+            {
+                StatusCodes.Status429TooManyRequests => "Too many attempts",
+                StatusCodes.Status403Forbidden => "Password sign-in is off",
+                _ => "Sign-in failed",
+            };
+            return TypedResults.Problem(statusCode: result.Status, title: title, detail: result.Error);
         }
 
-        var account = await accounts.VerifyPasswordAsync(request.Email, request.Password, cancellationToken);
-        if (account is null)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The e-mail or the password is wrong, or the account is disabled.");
-        }
-
-        throttle.Succeeded(request.Email, address);
         await context.SignInAsync(Authentication.CookieScheme, Principals.Create(account, Authentication.CookieScheme));
         return TypedResults.Ok(account);
     }
+
+    private static Ok<SignInMethods> GetSignInMethods(IOptions<SingleSignOnOptions> sso) =>
+        TypedResults.Ok(new SignInMethods(
+            sso.Value.PasswordSignIn,
+            sso.Value.IsEnabled ? new SingleSignOnMethod(sso.Value.DisplayName, SingleSignOn.StartPath) : null));
 
     private static async Task<NoContent> Logout(HttpContext context)
     {

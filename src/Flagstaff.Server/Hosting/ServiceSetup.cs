@@ -63,7 +63,7 @@ public static class ServiceSetup
         services.AddHostedService<ChangeListener>();
         services.AddHostedService<EvaluationWarmup>();
 
-        services.AddFlagstaffAuthentication();
+        services.AddFlagstaffAuthentication(builder.Configuration);
         services.AddFlagstaffDashboard();
         services.AddOptions<ServerKeyOptions>().BindConfiguration(ServerKeyOptions.Section).Configure<IOptions<FlagstaffOptions>>((key, flagstaff) =>
             key.KeyFile ??= Path.Combine(DataDirectory(flagstaff.Value, builder.Environment.ContentRootPath), "flagstaff.key"));
