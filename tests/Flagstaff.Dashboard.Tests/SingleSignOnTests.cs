@@ -140,7 +140,7 @@ public sealed partial class SingleSignOnTests(DashboardFixture dashboard, Single
         await page.GotoAsync(server.Address + "login/sso");
         await SignInAtProviderAsync(page, user);
         await ExpectRefusedAsync(page, server, "Signing in with Test Provider failed");
-        Assert.Contains(server.Logs.Lines.Skip(logged), l => l.Contains("IDX10205", StringComparison.Ordinal));
+        Assert.Contains(server.Logs.Lines.Skip(logged), l => l.Contains($"issued by {sso.OtherTenant.Issuer}, not by the configured issuer", StringComparison.Ordinal));
         Assert.DoesNotContain(await server.Services.GetRequiredService<AccountService>().ListAsync(), a => a.Email == user.Email);
     }
 
@@ -220,10 +220,10 @@ public sealed partial class SingleSignOnTests(DashboardFixture dashboard, Single
         var server = await ServerHost.StartAsync(DatabaseKind.Sqlite, database, closed, port: port);
         await Provider.RegisterClientAsync("flagstaff-closed", SingleSignOnFixture.ClientSecret, new Uri(server.Address, "signin-oidc"));
         var member = await server.Services.GetRequiredService<AccountService>().CreateAsync(new CreateMemberRequest(Unique("nora") + "@example.com", "Nora", Role.Admin, "member password 1"), Actor.System("test"), Role.Owner);
+        var page = await NewPageAsync();
         try
         {
             var stranger = Provider.AddUser(Unique("stranger"), Unique("stranger") + "@example.com", emailVerified: true, "flagstaff-admins");
-            var page = await NewPageAsync();
             await page.GotoAsync(server.Address + "login");
             await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Sign in with Test Provider" })).ToBeVisibleAsync();
             await Expect(page.GetByLabel("Password")).ToHaveCountAsync(0);
@@ -243,6 +243,8 @@ public sealed partial class SingleSignOnTests(DashboardFixture dashboard, Single
         }
         finally
         {
+            // Closed first: a page left open would report its lost connection to the stopped server.
+            await page.CloseAsync();
             await server.DisposeAsync();
         }
 

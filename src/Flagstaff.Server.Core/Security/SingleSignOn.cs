@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Flagstaff.Server.Security;
 
@@ -73,9 +74,13 @@ public static partial class SingleSignOn
         oidc.BackchannelTimeout = TimeSpan.FromSeconds(15);
         oidc.RemoteAuthenticationTimeout = TimeSpan.FromMinutes(10);
 
-        // The tokens must come from the configured issuer itself, not merely from whatever issuer the
-        // metadata found at that address names.
-        oidc.TokenValidationParameters.ValidIssuers = [issuer, issuer + "/"];
+        // The tokens must come from the configured issuer itself. The handler would also accept whatever
+        // issuer the metadata found at that address names (it adds it to the valid issuers), so that a
+        // provider's other tenant, or anything else serving metadata there, could sign people in.
+        oidc.TokenValidationParameters.IssuerValidator = (tokenIssuer, _, _) =>
+            string.Equals(tokenIssuer?.TrimEnd('/'), issuer, StringComparison.Ordinal)
+                ? tokenIssuer!
+                : throw new SecurityTokenInvalidIssuerException($"The ID token was issued by {tokenIssuer}, not by the configured issuer {issuer} ({SingleSignOnOptions.Section}:Authority).") { InvalidIssuer = tokenIssuer };
         oidc.TokenValidationParameters.NameClaimType = "name";
         foreach (var cookie in new[] { oidc.CorrelationCookie, oidc.NonceCookie })
         {
