@@ -397,10 +397,6 @@ public sealed class StoreSession
         "INSERT INTO external_logins (issuer, subject, account_id, created_at) VALUES (@issuer, @subject, @accountId, @created)",
         new { issuer, subject, accountId, created = Ms(createdAt) });
 
-    /// <summary>How many provider identities are linked to an account.</summary>
-    public async Task<long> CountExternalLoginsAsync(string accountId) =>
-        await ScalarAsync<long>("SELECT COUNT(*) FROM external_logins WHERE account_id = @accountId", new { accountId }).ConfigureAwait(false);
-
     // ----------------------------------------------------------------- access tokens
 
     private sealed class AccessTokenRow

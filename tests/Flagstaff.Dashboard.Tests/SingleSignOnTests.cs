@@ -261,6 +261,8 @@ public sealed partial class SingleSignOnTests(DashboardFixture dashboard, Single
         await recovery.GetByLabel("Password").FillAsync(ServerHost.OwnerPassword);
         await recovery.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await ExpectSignedInAsync(recovery, recovered, "owner");
+        await Screenshots.SaveAsync(recovery, "sso-owner-recovery");
+        await recovery.CloseAsync();
     }
 
     // Flagstaff has sent the browser to the provider: sign in there and continue back.

@@ -281,6 +281,30 @@ public abstract class StoreTests(DatabaseKind kind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_identity_at_a_provider_links_to_one_account_and_goes_with_it()
+    {
+        var ada = new Account { Id = NewId(), Email = "ada@example.com", Name = "Ada", Role = Role.Editor, CreatedAt = Now, UpdatedAt = Now };
+        var bob = new Account { Id = NewId(), Email = "bob@example.com", Name = "Bob", Role = Role.Viewer, CreatedAt = Now, UpdatedAt = Now };
+        await Store.WriteAsync(async s =>
+        {
+            await s.InsertAccountAsync(ada, null);
+            await s.InsertAccountAsync(bob, null);
+            await s.InsertExternalLoginAsync("https://id.example.com", "subject-1", ada.Id, Now);
+            await s.InsertExternalLoginAsync("https://other.example.com", "subject-1", bob.Id, Now);
+        });
+
+        // The subject is the provider's: the same subject at another issuer is someone else.
+        Assert.Equal(ada.Id, await Store.ReadAsync(s => s.GetExternalLoginAccountAsync("https://id.example.com", "subject-1")));
+        Assert.Equal(bob.Id, await Store.ReadAsync(s => s.GetExternalLoginAccountAsync("https://other.example.com", "subject-1")));
+        Assert.Null(await Store.ReadAsync(s => s.GetExternalLoginAccountAsync("https://id.example.com", "SUBJECT-1")));
+        await Assert.ThrowsAsync<DuplicateKeyException>(() => Store.WriteAsync(s => s.InsertExternalLoginAsync("https://id.example.com", "subject-1", bob.Id, Now)));
+
+        await Store.WriteAsync(s => s.DeleteAccountAsync(ada.Id));
+        Assert.Null(await Store.ReadAsync(s => s.GetExternalLoginAccountAsync("https://id.example.com", "subject-1")));
+        Assert.Equal(bob.Id, await Store.ReadAsync(s => s.GetExternalLoginAccountAsync("https://other.example.com", "subject-1")));
+    }
+
+    [Fact]
     public async Task Deleting_a_project_deletes_everything_in_it()
     {
         var (project, production) = await SeedAsync();
