@@ -35,6 +35,26 @@ public sealed partial class StartupTests
         Assert.False((await client.GetJsonAsync("api/setup"))["setupRequired"]!.GetValue<bool>());
     }
 
+    [Theory]
+    [InlineData("Flagstaff:Sso:DefaultRole", "Owner", "Flagstaff:Sso:DefaultRole must be Viewer, Editor or Admin")]
+    [InlineData("Flagstaff:Sso:RoleMappings:root", "Owner", "Flagstaff:Sso:RoleMappings:root must be Viewer, Editor or Admin")]
+    [InlineData("Flagstaff:Sso:Authority", "http://login.example.com", "Flagstaff:Sso:Authority must use https")]
+    [InlineData("Flagstaff:Sso:Authority", "login.example.com", "Flagstaff:Sso:Authority must be the provider's issuer")]
+    [InlineData("Flagstaff:Sso:ClientId", "", "Flagstaff:Sso:ClientId is required")]
+    [InlineData("Flagstaff:Sso:CallbackPath", "/api/callback", "outside /api")]
+    public async Task A_single_sign_on_setting_that_cannot_work_stops_the_server_saying_what_to_fix(string key, string value, string message)
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Flagstaff:Sso:Authority"] = "https://login.example.com/realms/staff",
+            ["Flagstaff:Sso:ClientId"] = "flagstaff",
+            [key] = value,
+        };
+        var refused = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ServerHost.StartAsync(DatabaseKind.Sqlite, database, settings));
+        Assert.Contains(message, refused.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_provisioned_document_with_a_number_a_double_cannot_hold_is_refused_naming_the_field()
     {
