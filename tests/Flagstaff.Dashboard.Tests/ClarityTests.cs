@@ -43,14 +43,15 @@ public sealed class ClarityTests(DashboardFixture fixture) : DashboardTest(fixtu
         var row = page.Locator(".flags-table tbody tr:not([aria-hidden])").Filter(new() { HasText = "kill-payments" });
         var cells = row.Locator(".env-cell");
         await Expect(cells.Nth(1)).ToContainTextAsync("serves on");
-        await Expect(cells.Nth(2)).ToContainTextAsync("off: applications get their code's default");
+        await Expect(cells.Nth(2).Locator(".rollout")).ToHaveTextAsync("not served");
+        await Expect(cells.Nth(2).Locator(".rollout")).ToHaveAttributeAsync("title", "Off: applications get the default in their code. Once on: serves on");
         await Expect(cells.Nth(2)).Not.ToContainTextAsync("serves");
         await ScreenshotAsync(page, Path.Combine("clarity", "killed-in-the-list"));
 
         // Archived: "Off", served to no one, whatever its switches were; the header counts it apart.
         await page.GetByLabel("State").SelectOptionAsync("archived");
         var archived = page.Locator(".flags-table tbody tr:not([aria-hidden])").Filter(new() { HasText = "old-banner" });
-        await Expect(archived.Locator(".env-cell").Nth(2)).ToContainTextAsync("archived: served to no one");
+        await Expect(archived.Locator(".env-cell").Nth(2)).ToContainTextAsync("archived: not served");
         await Expect(archived.Locator(".env-cell").Nth(2).Locator(".pill")).ToHaveTextAsync("Off");
         Assert.DoesNotContain("serves", await archived.InnerTextAsync(), StringComparison.Ordinal);
         await Expect(page.Locator(".page-head .muted")).ToContainTextAsync("1 flag in use, 1 archived");
@@ -61,11 +62,11 @@ public sealed class ClarityTests(DashboardFixture fixture) : DashboardTest(fixtu
         await page.GotoAsync($"projects/{project}/flags/kill-payments");
         var production = page.Locator(".env-card").Filter(new() { HasText = "Production" });
         await Expect(production.GetByRole(AriaRole.Switch, new() { Name = "Production: off" })).ToBeVisibleAsync();
-        await Expect(production.Locator(".rollout")).ToHaveTextAsync("off: applications get their code's default");
-        await Expect(production.Locator(".rollout")).ToHaveAttributeAsync("title", "Once on: serves on");
+        await Expect(production.Locator(".rollout")).ToHaveTextAsync("not served");
+        await Expect(production.Locator(".rollout")).ToHaveAttributeAsync("title", "Off: applications get the default in their code. Once on: serves on");
         await ScreenshotAsync(page, Path.Combine("clarity", "killed-card"));
         await page.GotoAsync($"projects/{project}/flags/old-banner");
-        await Expect(page.Locator(".env-card").Filter(new() { HasText = "Production" }).Locator(".rollout")).ToHaveTextAsync("archived: served to no one");
+        await Expect(page.Locator(".env-card").Filter(new() { HasText = "Production" }).Locator(".rollout")).ToHaveTextAsync("archived: not served");
     }
 
     [Fact]
@@ -213,6 +214,7 @@ public sealed class ClarityTests(DashboardFixture fixture) : DashboardTest(fixtu
         await page.GetByLabel("Default serve: share for on (%)").PressAsync("Tab");
         await Expect(page.Locator(".split-adjusted")).ToHaveTextAsync("150% is more than everyone: the share for on is set to 100% and the other shares to 0%.");
         await Expect(page.GetByLabel("Default serve: share for on (%)")).ToHaveValueAsync("100");
+        await page.Locator(".split-adjusted").ScrollIntoViewIfNeededAsync();
         await ScreenshotAsync(page, Path.Combine("clarity", "split-over-100"));
         await page.GetByLabel("Default serve: share for on (%)").FillAsync("30");
         await page.GetByLabel("Default serve: share for on (%)").PressAsync("Tab");

@@ -88,17 +88,19 @@ public static class Describe
         ArgumentNullException.ThrowIfNull(targeting);
         if (archived)
         {
-            return "archived: served to no one";
+            return "archived: not served";
         }
 
-        return targeting.Enabled ? Rollout(targeting) : "off: applications get their code's default";
+        return targeting.Enabled ? Rollout(targeting) : "not served";
     }
 
-    /// <summary>What the targeting would serve once on (for a tooltip beside an off switch).</summary>
+    /// <summary>The same at length, with what the targeting would serve once on (for a tooltip).</summary>
     public static string WhenOn(TargetingView targeting, bool archived = false)
     {
         ArgumentNullException.ThrowIfNull(targeting);
-        return archived || !targeting.Enabled ? "Once on: " + Rollout(targeting) : Rollout(targeting);
+        return archived ? "Archived: served to no one; applications get the default in their code. Once restored and on: " + Rollout(targeting)
+            : !targeting.Enabled ? "Off: applications get the default in their code. Once on: " + Rollout(targeting)
+            : Rollout(targeting);
     }
 
     private static string Rollout(TargetingView targeting)
