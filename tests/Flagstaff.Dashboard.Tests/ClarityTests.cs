@@ -156,7 +156,11 @@ public sealed class ClarityTests(DashboardFixture fixture) : DashboardTest(fixtu
         // An archived project: restored by an admin, deleted by an owner only.
         await flags.CreateAsync(project, new CreateFlagRequest { Key = "other", Name = "Other" }, TestActor);
         await Service<SegmentService>().CreateAsync(project, new SegmentRequest { Key = "staff", Name = "Staff", Ids = ["u-1"] }, TestActor);
-        await Service<ProjectService>().ArchiveAsync(project, TestActor);
+        await page.GotoAsync($"projects/{project}/environments");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Archive the project" }).ClickAsync();
+        await page.GetByRole(AriaRole.Alertdialog).GetByRole(AriaRole.Button, new() { Name = "Archive" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/projects$"));
+        Assert.NotNull((await Service<ProjectService>().GetAsync(project)).ArchivedAt);
         var admin = await SignedInPageAsync(await NewMemberAsync(Role.Admin), MemberPassword);
         await admin.GotoAsync("projects");
         await Expect(admin.GetByRole(AriaRole.Button, new() { Name = $"Restore {project}" })).ToBeVisibleAsync();
