@@ -218,7 +218,7 @@ public sealed class ClarityTests(DashboardFixture fixture) : DashboardTest(fixtu
         await page.GetByLabel("Default serve: share for on (%)").PressAsync("Tab");
         await Expect(page.Locator(".split-adjusted")).ToHaveTextAsync("150% is more than everyone: the share for on is set to 100% and the other shares to 0%.");
         await Expect(page.GetByLabel("Default serve: share for on (%)")).ToHaveValueAsync("100");
-        await page.Locator(".split-adjusted").ScrollIntoViewIfNeededAsync();
+        await page.Locator(".split-adjusted").EvaluateAsync("e => e.scrollIntoView({ block: 'center' })");
         await ScreenshotAsync(page, Path.Combine("clarity", "split-over-100"));
         await page.GetByLabel("Default serve: share for on (%)").FillAsync("30");
         await page.GetByLabel("Default serve: share for on (%)").PressAsync("Tab");
