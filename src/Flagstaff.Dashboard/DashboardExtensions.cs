@@ -29,6 +29,7 @@ public static class DashboardExtensions
         services.AddCascadingAuthenticationState();
         services.AddHttpContextAccessor();
         services.AddScoped<DashboardSession>();
+        services.AddScoped<PageNotices>();
         return services;
     }
 

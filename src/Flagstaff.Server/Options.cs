@@ -8,9 +8,24 @@ public sealed class FlagstaffOptions
 {
     public const string Section = "Flagstaff";
 
-    /// <summary>Where the embedded database and other files live (relative to the working directory).</summary>
+    /// <summary>
+    /// Where the embedded database and the server key file live. Default: <see cref="DefaultDataDirectory"/>,
+    /// the same folder whichever directory the server is started from; a relative path is taken from
+    /// the content root (the folder of the server's project under <c>dotnet run</c>).
+    /// </summary>
     [Required]
-    public string DataDirectory { get; set; } = "data";
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>
+    /// The user's local data folder plus <c>flagstaff</c>: <c>$XDG_DATA_HOME/flagstaff</c> or
+    /// <c>~/.local/share/flagstaff</c> on Linux, <c>~/Library/Application Support/flagstaff</c> on macOS,
+    /// <c>%LOCALAPPDATA%\flagstaff</c> on Windows; <c>data</c> under the content root when the system
+    /// names no such folder (an account without a home directory).
+    /// </summary>
+    public static string DefaultDataDirectory { get; } =
+        Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify) is { Length: > 0 } folder
+            ? Path.Combine(folder, "flagstaff")
+            : "data";
 
     public StorageOptions Storage { get; set; } = new();
 

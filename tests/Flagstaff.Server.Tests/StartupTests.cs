@@ -117,12 +117,80 @@ public sealed partial class StartupTests
                 using var admin = server.WithToken("fs_pat_provisionedadmintoken00001");
                 var keys = await admin.GetJsonAsync("api/projects/checkout/environments/ci/keys");
                 Assert.Equal(2, keys.AsArray().Count);
-                Assert.Single((await admin.GetJsonAsync("api/members")).AsArray());
+                // The principal that holds the token is no member.
+                Assert.Empty((await admin.GetJsonAsync("api/members")).AsArray());
             }
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_provisioned_admin_token_leaves_the_first_owner_to_the_setup_link_and_is_no_member()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
+        var settings = new Dictionary<string, string?> { ["FLAGSTAFF_INIT_ADMIN_TOKEN"] = "fs_pat_provisionedadmintoken00002" };
+        string provisioning;
+        await using (var first = await ServerHost.StartAsync(DatabaseKind.Sqlite, database, settings, provisionOwner: false))
+        {
+            using var admin = first.WithToken("fs_pat_provisionedadmintoken00002");
+            provisioning = (await admin.GetJsonAsync("api/me"))["id"]!.GetValue<string>();
+            Assert.True((await first.Anonymous().GetJsonAsync("api/setup"))["setupRequired"]!.GetValue<bool>());
+            Assert.Single(first.Logs.Lines, l => l.Contains("/setup?token=", StringComparison.Ordinal));
+        }
+
+        // The next start (the token exists now) still prints a link, and the link makes the human owner.
+        await using var server = await ServerHost.StartAsync(DatabaseKind.Sqlite, database, settings, provisionOwner: false);
+        var token = SetupToken().Match(Assert.Single(server.Logs.Lines, l => l.Contains("/setup?token=", StringComparison.Ordinal))).Groups[1].Value;
+        using var client = server.Anonymous();
+        Assert.True((await client.GetJsonAsync("api/setup"))["setupRequired"]!.GetValue<bool>());
+        var owner = await (await client.PostJsonAsync("api/setup", new JsonObject { ["token"] = token, ["email"] = "ada@example.com", ["name"] = "Ada", ["password"] = "a long password" })).ReadJsonAsync();
+        Assert.Equal("owner", owner["role"]!.GetValue<string>());
+        Assert.False((await client.GetJsonAsync("api/setup"))["setupRequired"]!.GetValue<bool>());
+
+        // Among the members, only the owner; the principal cannot be disabled, removed, or impersonated.
+        var members = (await client.GetJsonAsync("api/members")).AsArray();
+        Assert.Equal("ada@example.com", Assert.Single(members)!["email"]!.GetValue<string>());
+        await (await client.PatchJsonAsync($"api/members/{provisioning}", new JsonObject { ["disabled"] = true }, "\"1\"")).ReadJsonAsync(HttpStatusCode.NotFound);
+        await (await client.DeleteAsync($"api/members/{provisioning}", null)).ReadJsonAsync(HttpStatusCode.NotFound);
+        var reserved = await (await client.PostJsonAsync("api/members", new JsonObject { ["email"] = "someone@flagstaff.invalid", ["name"] = "Someone", ["role"] = "viewer", ["password"] = "a long password" }))
+            .ReadJsonAsync(HttpStatusCode.BadRequest);
+        Assert.True(reserved["errors"]!.AsObject().ContainsKey("email"));
+
+        using var stillAdmin = server.WithToken("fs_pat_provisionedadmintoken00002");
+        Assert.Equal(provisioning, (await stillAdmin.GetJsonAsync("api/me"))["id"]!.GetValue<string>());
+        Assert.Single((await stillAdmin.GetJsonAsync("api/members")).AsArray());
+    }
+
+    [Fact]
+    public async Task Without_a_data_directory_the_database_and_key_go_to_the_users_data_folder()
+    {
+        Assert.True(Path.IsPathRooted(FlagstaffOptions.DefaultDataDirectory), FlagstaffOptions.DefaultDataDirectory);
+        var home = Directory.CreateTempSubdirectory("flagstaff-home-").FullName;
+        try
+        {
+            await using var database = await TestDatabase.CreateAsync(DatabaseKind.Sqlite);
+            var settings = new Dictionary<string, string>
+            {
+                ["Flagstaff__DataDirectory"] = "",
+                ["Flagstaff__Storage__SqlitePath"] = "",
+                ["XDG_DATA_HOME"] = Path.Combine(home, "share"),
+            };
+            await using (var server = await ServerProcess.StartAsync(database, settings: settings))
+            {
+                using var client = new HttpClient { BaseAddress = server.Address };
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/ready")).StatusCode);
+            }
+
+            var folder = Path.Combine(home, "share", "flagstaff");
+            Assert.True(File.Exists(Path.Combine(folder, "flagstaff.db")), "no database in " + folder);
+            Assert.True(File.Exists(Path.Combine(folder, "flagstaff.key")), "no key file in " + folder);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
         }
     }
 

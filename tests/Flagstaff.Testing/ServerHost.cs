@@ -76,6 +76,9 @@ public sealed class ServerHost : IAsyncDisposable
             ["Flagstaff:Storage:PostgresConnectionString"] = db.Kind == DatabaseKind.Postgres ? db.ConnectionString : "",
             ["Flagstaff:Storage:SqlitePath"] = db.Kind == DatabaseKind.Sqlite ? db.ConnectionString : null,
             ["Flagstaff:Evaluation:ResyncSeconds"] = "2",
+
+            // Beside the tests (the content root), not in the user's data folder that the server defaults to.
+            ["Flagstaff:DataDirectory"] = "data",
         };
         if (provisionOwner)
         {

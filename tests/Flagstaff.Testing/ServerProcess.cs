@@ -64,6 +64,7 @@ public sealed class ServerProcess : IAsyncDisposable
             ["Flagstaff__Setup__OwnerPassword"] = ServerHost.OwnerPassword,
             ["Flagstaff__Provisioning__AdminToken"] = ServerHost.AdminToken,
             ["Flagstaff__Evaluation__ResyncSeconds"] = "2",
+            ["Flagstaff__DataDirectory"] = "data",
         };
         if (database.Kind == DatabaseKind.Postgres)
         {
@@ -74,9 +75,18 @@ public sealed class ServerProcess : IAsyncDisposable
             environment["Flagstaff__Storage__SqlitePath"] = database.ConnectionString;
         }
 
+        // An empty value leaves the variable out (to see what the server does without it).
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())
         {
-            environment[name] = value;
+            if (value.Length == 0)
+            {
+                environment.Remove(name);
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                environment[name] = value;
+            }
         }
 
         foreach (var (name, value) in environment)

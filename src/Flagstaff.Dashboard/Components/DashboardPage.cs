@@ -20,7 +20,7 @@ public static class Modes
 /// The base of the interactive pages: who is signed in and with which role, and one way to make a
 /// change (check the role, call the service, show the problem if it is refused).
 /// </summary>
-public abstract class DashboardPage : ComponentBase
+public abstract class DashboardPage : ComponentBase, INoticeHolder
 {
     /// <summary>The signed-in member's session.</summary>
     [Inject]
@@ -36,6 +36,9 @@ public abstract class DashboardPage : ComponentBase
 
     [Inject]
     private IJSRuntime Scripts { get; set; } = default!;
+
+    [Inject]
+    private PageNotices Notices { get; set; } = default!;
 
     // Set when a change is refused with errors on named fields: once the page shows them, the focus
     // goes to the first, so that a keyboard user starts on what to fix.
@@ -65,6 +68,7 @@ public abstract class DashboardPage : ComponentBase
     /// <inheritdoc />
     protected override async Task OnInitializedAsync()
     {
+        Notices.Add(this);
         Me = await Session.MemberAsync();
         await ReloadAsync();
     }
@@ -97,6 +101,7 @@ public abstract class DashboardPage : ComponentBase
         ArgumentNullException.ThrowIfNull(change);
         Problem = null;
         Done = null;
+        Notices.Changing(this);
         try
         {
             var (actor, actorRole) = await Session.ActAsync(role);
@@ -125,6 +130,19 @@ public abstract class DashboardPage : ComponentBase
     /// <summary>Makes a change that needs no role beyond <paramref name="role"/>'s actor.</summary>
     protected Task<bool> ChangeAsync(Role role, Func<Actor, Task> change, string? done = null) =>
         ChangeAsync(role, (actor, _) => change(actor), done);
+
+    /// <inheritdoc />
+    public void ClearNotice()
+    {
+        if (Problem is null && Done is null)
+        {
+            return;
+        }
+
+        Problem = null;
+        Done = null;
+        _ = InvokeAsync(StateHasChanged);
+    }
 
     /// <summary>How long ago, from the server's clock.</summary>
     protected string Ago(DateTimeOffset at) => Labels.Ago(at, Clock.GetUtcNow());

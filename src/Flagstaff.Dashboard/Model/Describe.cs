@@ -78,10 +78,33 @@ public static class Describe
         return string.Join(", ", parts);
     }
 
-    /// <summary>The rollout of a flag in one environment, in a few words, for the flags list.</summary>
-    public static string Summary(TargetingView targeting)
+    /// <summary>
+    /// What a flag serves in one environment, in a few words, for the flags list and the environment
+    /// cards. Off or archived, nothing is served, and the words say so: during an incident "serves on"
+    /// beside an off switch is exactly what gets misread.
+    /// </summary>
+    public static string Summary(TargetingView targeting, bool archived = false)
     {
         ArgumentNullException.ThrowIfNull(targeting);
+        if (archived)
+        {
+            return "archived: not served";
+        }
+
+        return targeting.Enabled ? Rollout(targeting) : "not served";
+    }
+
+    /// <summary>The same at length, with what the targeting would serve once on (for a tooltip).</summary>
+    public static string WhenOn(TargetingView targeting, bool archived = false)
+    {
+        ArgumentNullException.ThrowIfNull(targeting);
+        return archived ? "Archived: served to no one; applications get the default in their code. Once restored and on: " + Rollout(targeting)
+            : !targeting.Enabled ? "Off: applications get the default in their code. Once on: " + Rollout(targeting)
+            : Rollout(targeting);
+    }
+
+    private static string Rollout(TargetingView targeting)
+    {
         var serve = targeting.DefaultServe.Split is not null ? Serve(targeting.DefaultServe) : "serves " + Serve(targeting.DefaultServe);
         if (targeting.Rules.Count == 0)
         {

@@ -35,6 +35,15 @@ public static class JsonValues
         }
     }
 
+    /// <summary>
+    /// The warning for a JSON value that OpenFeature clients cannot read: OFREP has no array type, so
+    /// the server answers an evaluation that serves an array with an error (<c>GENERAL</c>) and those
+    /// clients get the default in their code; null for any other value (or text that is not JSON).
+    /// </summary>
+    public static string? OfrepWarning(string? text) => Parse(text) is { ValueKind: JsonValueKind.Array }
+        ? "OpenFeature (OFREP) clients cannot read an array: they get an error and the default in their code. Tggl's and Flagstaff's SDKs read it. For every client, wrap it in an object, such as {\"items\": [...]}."
+        : null;
+
     /// <summary>A value compactly, for display: strings quoted, JSON as written.</summary>
     public static string Show(JsonElement? value) => value is { } element ? element.GetRawText() : "—";
 

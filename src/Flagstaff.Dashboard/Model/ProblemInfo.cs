@@ -22,7 +22,8 @@ public sealed record ProblemInfo(string Title, string Message, IReadOnlyDictiona
             e.Errors.GroupBy(x => x.Path).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(x => x.Message)], StringComparer.Ordinal)),
         ConflictException e => new ProblemInfo("Changed meanwhile", e.Message, Empty, e.Current) { IsConflict = e.Message.Contains("changed by someone else", StringComparison.Ordinal) },
         ConcurrencyConflictException e => new ProblemInfo("Changed meanwhile", e.Message, Empty) { IsConflict = true },
-        DuplicateKeyException => new ProblemInfo("Already exists", "Something with the same key already exists.", Empty),
+        // Every form that creates something names its key field "key", and the key is what is unique.
+        DuplicateKeyException => new ProblemInfo("Already exists", "This key is already taken.", KeyTaken),
         NotFoundException e => new ProblemInfo("Not found", e.Message, Empty),
         ForbiddenException e => new ProblemInfo("Not allowed", e.Message, Empty),
         StoreFullException => new ProblemInfo("Storage full", StoreFullException.Explanation, Empty),
@@ -41,5 +42,10 @@ public sealed record ProblemInfo(string Title, string Message, IReadOnlyDictiona
 
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> Empty = new Dictionary<string, IReadOnlyList<string>>();
 
-    private static string Sentence(ValidationError error) => error.Path.Length == 0 ? error.Message : $"{error.Path}: {error.Message}";
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> KeyTaken = new Dictionary<string, IReadOnlyList<string>>
+    {
+        ["key"] = ["is already used (an archived flag or project keeps its key until it is deleted): choose another key"],
+    };
+
+    private static string Sentence(ValidationError error) => error.Path.Length == 0 ? error.Message : $"{FieldNames.Describe(error.Path)}: {error.Message}";
 }

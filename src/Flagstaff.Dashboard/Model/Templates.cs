@@ -66,6 +66,16 @@ public sealed class NewFlagInput
 
     /// <summary>Migration: the share of reads compared in shadow and live, in percent.</summary>
     public double ComparePercent { get; set; } = 100;
+
+    /// <summary>Whether the flag starts on, per environment key, as chosen; an environment not chosen for takes the template's default.</summary>
+    public Dictionary<string, bool> StartsOn { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the flag starts on in an environment: as chosen, else the template's default.</summary>
+    public bool StartsOnIn(ProjectEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return StartsOn.TryGetValue(environment.Key, out var on) ? on : Templates.StartsOn(Template, environment);
+    }
 }
 
 /// <summary>Turns a template and its answers into the request that creates the flag.</summary>
@@ -75,13 +85,41 @@ public static class Templates
     public static IReadOnlyList<(FlagTemplate Template, string Title, string Text, string Icon)> All { get; } =
     [
         (FlagTemplate.Release, "Release", "Roll a feature out to a sticky percentage of users, then grow it.", "sliders"),
-        (FlagTemplate.KillSwitch, "Kill switch", "On everywhere from the start; one click turns the code path off.", "alert"),
+        (FlagTemplate.KillSwitch, "Kill switch", "On from the start where you choose; one click turns the code path off.", "alert"),
         (FlagTemplate.PrivateBeta, "Private beta", "On for users whose e-mail ends with your domain.", "users"),
         (FlagTemplate.ScheduledRelease, "Scheduled release", "Turns itself on at a date and time you choose.", "calendar"),
         (FlagTemplate.Experiment, "A/B/n test", "Split users evenly across variants.", "grid"),
         (FlagTemplate.RemoteConfig, "Remote configuration", "Serve a JSON value your code reads at run time.", "code"),
         (FlagTemplate.Migration, "Migration", "Move from an old store to a new one in stages, with guards that send reads back.", "layers"),
     ];
+
+    /// <summary>
+    /// Whether a template's flag starts on in an environment unless the person creating it says
+    /// otherwise. A kill switch runs its code path where it is on, but a critical environment changes
+    /// only when someone decides; a scheduled release must be on for its launch to happen by itself
+    /// (until the date everyone gets off); anything else starts off, to be turned on when ready.
+    /// </summary>
+    public static bool StartsOn(FlagTemplate template, ProjectEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        return template switch
+        {
+            FlagTemplate.KillSwitch => !environment.Critical,
+            FlagTemplate.ScheduledRelease => true,
+            _ => false,
+        };
+    }
+
+    /// <summary>Whether the starting state is asked for: a migration always starts at its first stage.</summary>
+    public static bool AsksStartingState(FlagTemplate template) => template != FlagTemplate.Migration;
+
+    /// <summary>What starting on or off means for a template's flag, under the question.</summary>
+    public static string StartingStateHint(FlagTemplate template) => template switch
+    {
+        FlagTemplate.KillSwitch => "Where it is on, the code path runs; where it is off, applications get the default in their code. Critical environments start off unless you tick them.",
+        FlagTemplate.ScheduledRelease => "Where it is on, the launch happens by itself at the date (until then everyone gets off). Where it is off, it never launches until someone turns it on.",
+        _ => "Where it is off, applications get the default in their code; turn it on where you want it once you are ready.",
+    };
 
     /// <summary>The request for a template's flag in a project with these environments.</summary>
     public static CreateFlagRequest Build(NewFlagInput input, IReadOnlyList<ProjectEnvironment> environments)
@@ -96,15 +134,15 @@ public static class Templates
             Description = string.IsNullOrWhiteSpace(input.Description) ? null : input.Description.Trim(),
             Tags = tags,
         };
-        EnvironmentTargeting Everywhere(EnvironmentTargeting targeting) => targeting;
-        Dictionary<string, EnvironmentTargeting> All(Func<ProjectEnvironment, EnvironmentTargeting> make) => environments.ToDictionary(e => e.Key, make, StringComparer.Ordinal);
+        Dictionary<string, EnvironmentTargeting> All(Func<ProjectEnvironment, EnvironmentTargeting> make) =>
+            environments.ToDictionary(e => e.Key, e => make(e) with { Enabled = input.StartsOnIn(e) }, StringComparer.Ordinal);
 
         return input.Template switch
         {
             FlagTemplate.KillSwitch => request with
             {
                 Kind = FlagKind.KillSwitch,
-                Environments = All(_ => Everywhere(new EnvironmentTargeting { Enabled = true, DefaultServe = Serve.Of("on") })),
+                Environments = All(_ => new EnvironmentTargeting { DefaultServe = Serve.Of("on") }),
             },
             FlagTemplate.Release => request with
             {
@@ -160,7 +198,7 @@ public static class Templates
                     DefaultServe = Serve.Of("off"),
                 }),
             },
-            FlagTemplate.Experiment => Experiment(request, input, environments),
+            FlagTemplate.Experiment => Experiment(request, input, All),
             FlagTemplate.Migration => request with
             {
                 Kind = FlagKind.Migration,
@@ -181,7 +219,7 @@ public static class Templates
         };
     }
 
-    private static CreateFlagRequest Experiment(CreateFlagRequest request, NewFlagInput input, IReadOnlyList<ProjectEnvironment> environments)
+    private static CreateFlagRequest Experiment(CreateFlagRequest request, NewFlagInput input, Func<Func<ProjectEnvironment, EnvironmentTargeting>, Dictionary<string, EnvironmentTargeting>> all)
     {
         var variants = ClauseDraft.SplitValues(input.Variants).Select(Keys.Slug).Where(k => k.Length > 0).Distinct().ToList();
         if (variants.Count == 0)
@@ -197,7 +235,7 @@ public static class Templates
             Kind = FlagKind.Experiment,
             ValueType = FlagValueType.String,
             Variations = [.. variants.Select(v => new Variation { Key = v, Name = v, Value = JsonValues.String(v) })],
-            Environments = environments.ToDictionary(e => e.Key, _ => new EnvironmentTargeting { DefaultServe = new Serve { Split = new Split { Buckets = buckets } } }, StringComparer.Ordinal),
+            Environments = all(_ => new EnvironmentTargeting { DefaultServe = new Serve { Split = new Split { Buckets = buckets } } }),
         };
     }
 }

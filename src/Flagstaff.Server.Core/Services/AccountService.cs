@@ -14,6 +14,25 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
 
     public const int MinimumPasswordLength = 10;
 
+    /// <summary>
+    /// The account that holds the admin token provisioned from configuration
+    /// (<c>Flagstaff:Provisioning:AdminToken</c>, <c>FLAGSTAFF_INIT_ADMIN_TOKEN</c>). It is a principal,
+    /// not a member: it does not count as the first account (the setup still creates the human
+    /// owner), is not listed among members, and cannot be changed or removed as one.
+    /// </summary>
+    public const string ProvisioningEmail = "provisioning" + ReservedDomain;
+
+    // .invalid is reserved (RFC 2606), so no member can hold an address in it: refused for members below.
+    private const string ReservedDomain = "@flagstaff.invalid";
+
+    /// <summary>Whether an account is a principal made by configuration rather than a member.</summary>
+    public static bool IsPrincipal(Account account) =>
+        account?.Email.EndsWith(ReservedDomain, StringComparison.OrdinalIgnoreCase) ?? throw new ArgumentNullException(nameof(account));
+
+    /// <summary>Whether any member exists (principals made by configuration are not members).</summary>
+    internal static async Task<bool> HasMembersAsync(StoreSession session) =>
+        (await session.ListAccountsAsync().ConfigureAwait(false)).Any(a => !IsPrincipal(a));
+
     private static readonly PasswordHasher<Account> Hasher = new();
 
     // Verified against when the account does not exist, so that timing does not tell which e-mails exist.
@@ -23,7 +42,7 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
         changes.WriteAsync(actor, work, cancellationToken);
 
     public Task<bool> IsSetupRequiredAsync(CancellationToken cancellationToken = default) =>
-        store.ReadAsync(async s => await s.CountAccountsAsync().ConfigureAwait(false) == 0, cancellationToken);
+        store.ReadAsync(async s => !await HasMembersAsync(s).ConfigureAwait(false), cancellationToken);
 
     /// <summary>Creates the first owner with the one-time token printed at start; the token then stops working.</summary>
     public Task<Account> SetupAsync(SetupRequest request, string? address, CancellationToken cancellationToken = default)
@@ -34,7 +53,7 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
         return WriteAsync(actor, async change =>
         {
             var s = change.Session;
-            if (await s.CountAccountsAsync().ConfigureAwait(false) > 0)
+            if (await HasMembersAsync(s).ConfigureAwait(false))
             {
                 throw new ConflictException("Flagstaff is already set up: sign in instead.");
             }
@@ -71,8 +90,9 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
     public Task<Account?> FindAsync(string id, CancellationToken cancellationToken = default) =>
         store.ReadAsync(s => s.GetAccountAsync(id), cancellationToken);
 
+    /// <summary>The members (not the principals made by configuration).</summary>
     public Task<IReadOnlyList<Account>> ListAsync(CancellationToken cancellationToken = default) =>
-        store.ReadAsync(s => s.ListAccountsAsync(), cancellationToken);
+        store.ReadAsync(async s => (IReadOnlyList<Account>)[.. (await s.ListAccountsAsync().ConfigureAwait(false)).Where(a => !IsPrincipal(a))], cancellationToken);
 
     public Task<Account> CreateAsync(CreateMemberRequest request, Actor actor, Role actorRole, CancellationToken cancellationToken = default) =>
         WriteAsync(actor, async change =>
@@ -97,7 +117,7 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
         WriteAsync(actor, async change =>
         {
             var s = change.Session;
-            var account = await s.GetAccountAsync(id).ConfigureAwait(false) ?? throw new NotFoundException($"There is no member {id}.");
+            var account = await MemberAsync(s, id).ConfigureAwait(false);
             Lookups.CheckVersion(account.Version, expectedVersion, $"Member {account.Email}", account);
             if (account.Role > actorRole || request.Role > actorRole)
             {
@@ -138,7 +158,7 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
         WriteAsync(actor, async change =>
         {
             var s = change.Session;
-            var account = await s.GetAccountAsync(id).ConfigureAwait(false) ?? throw new NotFoundException($"There is no member {id}.");
+            var account = await MemberAsync(s, id).ConfigureAwait(false);
             if (account.Role > actorRole)
             {
                 throw new ForbiddenException("You cannot remove a member above your role.");
@@ -213,12 +233,22 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
             return true;
         }, cancellationToken);
 
+    // The provisioning principal is no member: changing it is a matter of configuration.
+    private static async Task<Account> MemberAsync(StoreSession session, string id) =>
+        await session.GetAccountAsync(id).ConfigureAwait(false) is { } account && !IsPrincipal(account)
+            ? account
+            : throw new NotFoundException($"There is no member {id}.");
+
     internal static Account NewAccount(string email, string name, Role role, string password, DateTimeOffset now, out string hash)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(email) || email.Length > 254 || !MailAddress.TryCreate(email.Trim(), out var parsed) || parsed.Address != email.Trim())
         {
             errors.Add("email", "is not an e-mail address");
+        }
+        else if (email.Trim().EndsWith(ReservedDomain, StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add("email", $"addresses ending in {ReservedDomain} are reserved for accounts made by configuration");
         }
 
         Limits.CheckName(name, "name", errors);

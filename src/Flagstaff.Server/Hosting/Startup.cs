@@ -16,7 +16,6 @@ public static partial class Startup
 {
     private const string PlaintextSecretKeySetting = "secret-key";
     private const string SealedSecretKeySetting = "secret-key-sealed";
-    private const string ProvisioningAccountEmail = "provisioning@flagstaff.invalid";
 
     public static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken = default)
     {
@@ -91,7 +90,8 @@ public static partial class Startup
 
     private static async Task FirstAccountAsync(IServiceProvider services, Store store, SetupOptions setup, Secrets secrets, ILogger logger, CancellationToken cancellationToken)
     {
-        if (await store.ReadAsync(s => s.CountAccountsAsync(), cancellationToken).ConfigureAwait(false) > 0)
+        // The provisioning principal is no member: with it alone, the first owner is still to be made.
+        if (await store.ReadAsync(AccountService.HasMembersAsync, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
@@ -167,10 +167,10 @@ public static partial class Startup
             await store.WriteAsync(async s =>
             {
                 var now = clock.GetUtcNow();
-                var account = (await s.GetCredentialsAsync(ProvisioningAccountEmail).ConfigureAwait(false))?.Account;
+                var account = (await s.GetCredentialsAsync(AccountService.ProvisioningEmail).ConfigureAwait(false))?.Account;
                 if (account is null)
                 {
-                    account = new Account { Id = Lookups.NewId(), Email = ProvisioningAccountEmail, Name = "Provisioning", Role = Role.Admin, Version = 1, CreatedAt = now, UpdatedAt = now };
+                    account = new Account { Id = Lookups.NewId(), Email = AccountService.ProvisioningEmail, Name = "Provisioning", Role = Role.Admin, Version = 1, CreatedAt = now, UpdatedAt = now };
                     await s.InsertAccountAsync(account, passwordHash: null).ConfigureAwait(false);
                 }
 
