@@ -324,9 +324,6 @@ public sealed class StoreSession
 
     private const string AccountColumns = "id, email, name, role, password_hash, version, created_at, updated_at, disabled_at";
 
-    /// <summary>How many accounts exist.</summary>
-    public async Task<long> CountAccountsAsync() => await ScalarAsync<long>("SELECT COUNT(*) FROM accounts").ConfigureAwait(false);
-
     /// <summary>Lists every account, by e-mail.</summary>
     public async Task<IReadOnlyList<Account>> ListAccountsAsync() =>
         [.. (await QueryAsync<AccountRow>($"SELECT {AccountColumns} FROM accounts ORDER BY email_normalized").ConfigureAwait(false)).Select(r => r.ToAccount())];
