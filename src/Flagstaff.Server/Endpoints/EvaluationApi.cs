@@ -65,6 +65,7 @@ public static class EvaluationApi
             if (batch)
             {
                 var answer = EvaluateBatch(snapshot.Active, contexts, now, limits.BatchBudgetMilliseconds);
+                snapshot.CountEvaluations(contexts.Count);
                 context.Response.ContentType = "application/json";
                 await context.Response.Body.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
                 return;
@@ -73,6 +74,7 @@ public static class EvaluationApi
             context.Response.ContentType = "application/json";
             await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
             WriteActiveFlags(writer, snapshot.Active, contexts[0], now);
+            snapshot.CountEvaluations(1);
             await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
         }
         catch (EvaluationException e)
