@@ -9,6 +9,18 @@ using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.Tests;
 
+/// <summary>
+/// The metrics tests run alone: OpenTelemetry listens to every meter of the server's name in the
+/// process, so the servers that other tests start and stop meanwhile would add their series to the
+/// scrape and, when they stop, end the metric streams the fixture's server shares with them. (In
+/// production there is one server per process.)
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MetricsCollection
+{
+    public const string Name = "Metrics, alone";
+}
+
 /// <summary>A server with the Prometheus endpoint on, behind a token.</summary>
 public sealed class MetricsServer() : ServerFixture(DatabaseKind.Sqlite)
 {
@@ -22,6 +34,7 @@ public sealed class MetricsServer() : ServerFixture(DatabaseKind.Sqlite)
 }
 
 /// <summary>Metrics: what the server counts, the scrape endpoint's protection, and a real Prometheus scraping it.</summary>
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase(fixture), IClassFixture<MetricsServer>
 {
     private HttpClient Scraper(string? token = MetricsServer.Token)
@@ -193,6 +206,7 @@ public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase
 }
 
 /// <summary>The scrape endpoint is off unless configured, and a configuration that would expose it is refused at start.</summary>
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsSettingsTests
 {
     [Fact]

@@ -40,7 +40,8 @@ public static class Telemetry
             metrics.AddMeter(FlagstaffMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddRuntimeInstrumentation();
             if (options.Prometheus.Enabled)
             {
-                metrics.AddPrometheusExporter();
+                // No cached answer: a scrape shows everything up to it (only holders of the token or the port can scrape).
+                metrics.AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
             }
 
             if (options.HasOtlp)
