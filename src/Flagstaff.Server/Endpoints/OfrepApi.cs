@@ -21,6 +21,7 @@ public static class OfrepApi
     public static IEndpointRouteBuilder MapOfrepApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/ofrep/v1/evaluate").WithTags("OFREP").AllowAnonymous();
+        group.DisableHttpMetrics();
         group.ShortCircuit();
         group.MapPost("/flags/{key}", EvaluateOne)
             .WithSummary("Evaluates one flag for {\"context\": {...}}. Key in Authorization: Bearer or X-API-Key.");

@@ -38,6 +38,9 @@ public static class Telemetry
         telemetry.WithMetrics(metrics =>
         {
             metrics.AddMeter(FlagstaffMetrics.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddRuntimeInstrumentation();
+
+            // A measurement per request that says little here (every route matches or falls back to the dashboard).
+            metrics.AddView("aspnetcore.routing.match_attempts", MetricStreamConfiguration.Drop);
             if (options.Prometheus.Enabled)
             {
                 // No cached answer: a scrape shows everything up to it (only holders of the token or the port can scrape).
