@@ -165,7 +165,7 @@ public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase
 
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
-        Assert.Equal(100_001, Value(await ScrapeAsync(), "flagstaff_evaluation_contexts_total", ("project", project)));
+        Assert.Equal(100_001, Value(await ScrapeAsync(), "flagstaff_evaluation_contexts_total", ("project", project), ("environment", "production")));
     }
 
     [Fact]
