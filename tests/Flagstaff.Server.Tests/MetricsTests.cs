@@ -168,6 +168,66 @@ public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase
         Assert.Equal(100_001, Value(await ScrapeAsync(), "flagstaff_evaluation_contexts_total", ("project", project), ("environment", "production")));
     }
 
+    private static double Count(string text, string name, params (string Label, string Value)[] labels) =>
+        Value(text, name, labels) is var value && double.IsNaN(value) ? 0 : value;
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, what);
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task Streams_their_fan_out_reports_and_failed_sign_ins_are_counted()
+    {
+        var (project, server, client) = await SetUpAsync();
+        var before = await ScrapeAsync();
+        double streams = Count(before, "flagstaff_streams_open", ("stream", "flagstaff"));
+        double writes = Count(before, "flagstaff_stream_fanout_duration_seconds_count", ("stream", "flagstaff"));
+        await using (var stream = await SseReader.ConnectAsync(WithKey(server), "stream"))
+        {
+            Assert.Equal("config", (await stream.NextAsync()).Event);
+            Assert.Equal(streams + 1, Count(await ScrapeAsync(), "flagstaff_streams_open", ("stream", "flagstaff")));
+            await (await Admin.PostJsonAsync($"api/projects/{project}/flags/dark/environments/production/on", null)).ReadJsonAsync();
+            Assert.Equal("patch", (await stream.NextAsync()).Event);
+
+            // Recorded once the server's write returned, which may be just after the client read it.
+            await EventuallyAsync(async () => Count(await ScrapeAsync(), "flagstaff_stream_fanout_duration_seconds_count", ("stream", "flagstaff")) == writes + 1, "the patch's fan-out latency was not recorded");
+        }
+
+        await EventuallyAsync(async () => Count(await ScrapeAsync(), "flagstaff_streams_open", ("stream", "flagstaff")) == streams, "the closed stream is still counted as open");
+
+        // A usage report of a flag the project does not have: received, and its value dropped once written.
+        double received = Count(before, "flagstaff_reports_received_total", ("kind", "usage"));
+        double unknown = Count(before, "flagstaff_reports_dropped_total", ("kind", "usage"), ("reason", ReportDrop.UnknownFlag));
+        using var http = WithKey(client);
+        await (await http.PostJsonAsync("report", Json("""{"clients":[{"id":"c1","flags":{"nope":[{"value":true,"count":3}],"search":[{"value":true,"count":2}]}}]}"""))).ReadJsonAsync();
+        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        var text = await ScrapeAsync();
+        Assert.Equal(received + 1, Count(text, "flagstaff_reports_received_total", ("kind", "usage")));
+        Assert.Equal(unknown + 1, Count(text, "flagstaff_reports_dropped_total", ("kind", "usage"), ("reason", ReportDrop.UnknownFlag)));
+
+        // Five wrong passwords for one account, then the throttle refuses the sixth unchecked.
+        double failures = Count(text, "flagstaff_login_failures_total");
+        double throttled = Count(text, "flagstaff_login_throttled_total");
+        using var anonymous = Server.Anonymous();
+        var email = UniqueKey("nobody") + "@example.com";
+        for (int i = 0; i < 6; i++)
+        {
+            var refused = await anonymous.PostJsonAsync("api/auth/login", new System.Text.Json.Nodes.JsonObject { ["email"] = email, ["password"] = "not the password" });
+            Assert.Equal(i < 5 ? HttpStatusCode.Unauthorized : HttpStatusCode.TooManyRequests, refused.StatusCode);
+        }
+
+        text = await ScrapeAsync();
+        Assert.Equal(failures + 5, Count(text, "flagstaff_login_failures_total"));
+        Assert.Equal(throttled + 1, Count(text, "flagstaff_login_throttled_total"));
+        Assert.Equal(0, Count(text, "flagstaff_db_errors_total"));
+    }
+
     [Fact]
     public async Task A_real_Prometheus_scrapes_the_server_and_answers_a_query_for_the_evaluations_this_test_made()
     {
