@@ -13,6 +13,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # The dashboard's end-to-end tests drive the system's Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The metrics tests start a Prometheus of their own (on loopback, with a temporary configuration).
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian's packages..."
   as_root apt-get update -qq

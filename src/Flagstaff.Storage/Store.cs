@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using Dapper;
@@ -15,11 +16,16 @@ public sealed class Store : IAsyncDisposable
     // handler) keeps them fair and never fails a write with "database is locked".
     private readonly SemaphoreSlim? _writeGate;
 
+    private readonly IStoreObserver? _observer;
+
     /// <summary>Creates a store over a dialect (which it owns).</summary>
-    public Store(SqlDialect dialect)
+    /// <param name="dialect">The database.</param>
+    /// <param name="observer">Told the duration and outcome of every read and write session (for metrics), or null.</param>
+    public Store(SqlDialect dialect, IStoreObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(dialect);
         Dialect = dialect;
+        _observer = observer;
         _writeGate = dialect is SqliteDialect ? new SemaphoreSlim(1, 1) : null;
     }
 
@@ -82,6 +88,8 @@ public sealed class Store : IAsyncDisposable
     public async Task<T> ReadAsync<T>(Func<StoreSession, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        long started = Stopwatch.GetTimestamp();
+        StoreException? failure = null;
         try
         {
             await using var connection = await Dialect.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -93,7 +101,16 @@ public sealed class Store : IAsyncDisposable
         }
         catch (Exception e) when (Dialect.IsUnavailable(e) || e is DbException && !IsDomainError(e))
         {
-            throw Translate(e);
+            throw failure = Translate(e);
+        }
+        catch (StoreException e)
+        {
+            failure = e;
+            throw;
+        }
+        finally
+        {
+            _observer?.Completed(StoreOperation.Read, Stopwatch.GetElapsedTime(started), failure);
         }
     }
 
@@ -105,6 +122,10 @@ public sealed class Store : IAsyncDisposable
     public async Task<T> WriteAsync<T>(Func<StoreSession, Task<T>> work, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+
+        // The wait for SQLite's single writer counts: it is part of what a change costs.
+        long started = Stopwatch.GetTimestamp();
+        StoreException? failure = null;
         if (_writeGate is not null)
         {
             await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -127,11 +148,17 @@ public sealed class Store : IAsyncDisposable
         }
         catch (Exception e) when (Dialect.IsUniqueViolation(e) || Dialect.IsUnavailable(e) || (e is DbException && !IsDomainError(e)))
         {
-            throw Translate(e);
+            throw failure = Translate(e);
+        }
+        catch (StoreException e)
+        {
+            failure = e;
+            throw;
         }
         finally
         {
             _writeGate?.Release();
+            _observer?.Completed(StoreOperation.Write, Stopwatch.GetElapsedTime(started), failure);
         }
     }
 
@@ -188,7 +215,7 @@ public sealed class Store : IAsyncDisposable
         await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    private Exception Translate(Exception e) =>
+    private StoreException Translate(Exception e) =>
         Dialect.IsUniqueViolation(e) ? new DuplicateKeyException("Something with the same key already exists.", e)
         : Dialect.IsFull(e) ? new StoreFullException($"The {Dialect.Name} database is full (no space left on its disk, or at its configured size limit): {e.Message}", e)
         : Dialect.IsUnavailable(e) ? new StoreUnavailableException($"The {Dialect.Name} database cannot be reached: {e.Message}", e)
@@ -200,6 +227,26 @@ public sealed class Store : IAsyncDisposable
         _writeGate?.Dispose();
         await Dialect.DisposeAsync().ConfigureAwait(false);
     }
+}
+
+/// <summary>What a store session did: read or write.</summary>
+public enum StoreOperation
+{
+    /// <summary>A read-only session.</summary>
+    Read,
+
+    /// <summary>A change, in one transaction.</summary>
+    Write,
+}
+
+/// <summary>Is told how long each store session took and how it failed, if it did (for metrics).</summary>
+public interface IStoreObserver
+{
+    /// <summary>Called once per session, when it ends; must be quick and must not throw.</summary>
+    /// <param name="operation">Read or write.</param>
+    /// <param name="elapsed">From the call to its end, waiting for the connection (and SQLite's writer lock) included.</param>
+    /// <param name="failure">The storage failure it ended with, or null (a failure of the caller's own logic is not one).</param>
+    void Completed(StoreOperation operation, TimeSpan elapsed, StoreException? failure);
 }
 
 /// <summary>A storage failure.</summary>

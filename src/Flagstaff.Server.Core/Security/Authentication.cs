@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Flagstaff.Domain;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -185,7 +186,7 @@ public sealed class AccessTokenHandler(
 /// counts as a failure until it succeeds, so guesses sent at once are checked no more often than guesses
 /// sent one after another.
 /// </summary>
-public sealed class LoginThrottle(TimeProvider clock)
+public sealed class LoginThrottle(TimeProvider clock, FlagstaffMetrics metrics)
 {
     private const int FreeAttemptsPerAccount = 5;
     private const int FreeAttemptsPerAddress = 30;
@@ -220,6 +221,7 @@ public sealed class LoginThrottle(TimeProvider clock)
 
             if (wait > TimeSpan.Zero)
             {
+                metrics.LoginThrottled();
                 return wait;
             }
 

@@ -1,13 +1,14 @@
 using System.Net.Mail;
 using Flagstaff.Domain;
 using Flagstaff.Server.Security;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 using Microsoft.AspNetCore.Identity;
 
 namespace Flagstaff.Server.Services;
 
 /// <summary>Members, their passwords and personal access tokens, and the first-start setup.</summary>
-public sealed class AccountService(Store store, ChangeRunner changes, Secrets secrets)
+public sealed class AccountService(Store store, ChangeRunner changes, Secrets secrets, FlagstaffMetrics metrics)
 {
     /// <summary>The setting that holds the hash of the one-time setup token.</summary>
     internal const string SetupTokenSetting = "setup-token-hash";
@@ -74,8 +75,9 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
     }
 
     /// <summary>Checks a password; returns the account, or null when the e-mail or password is wrong or the account is disabled.</summary>
-    public Task<Account?> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken = default) =>
-        store.ReadAsync(async s =>
+    public async Task<Account?> VerifyPasswordAsync(string email, string password, CancellationToken cancellationToken = default)
+    {
+        var account = await store.ReadAsync(async s =>
         {
             var credentials = await s.GetCredentialsAsync(email ?? "").ConfigureAwait(false);
             if (credentials is not { PasswordHash: { } hash } || credentials.Account.DisabledAt is not null)
@@ -85,7 +87,14 @@ public sealed class AccountService(Store store, ChangeRunner changes, Secrets se
             }
 
             return Hasher.VerifyHashedPassword(credentials.Account, hash, password ?? "") == PasswordVerificationResult.Failed ? null : credentials.Account;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        if (account is null)
+        {
+            metrics.LoginFailed();
+        }
+
+        return account;
+    }
 
     public Task<Account?> FindAsync(string id, CancellationToken cancellationToken = default) =>
         store.ReadAsync(s => s.GetAccountAsync(id), cancellationToken);

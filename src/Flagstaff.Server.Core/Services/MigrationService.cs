@@ -1,5 +1,6 @@
 using System.Globalization;
 using Flagstaff.Domain;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 
 namespace Flagstaff.Server.Services;
@@ -9,7 +10,7 @@ namespace Flagstaff.Server.Services;
 /// emergency actions, and the guards' rollback. Every change goes through the flag service's
 /// targeting change: versioned, audited, streamed to SDKs.
 /// </summary>
-public sealed class MigrationService(Store store, FlagService flags, TimeProvider clock)
+public sealed class MigrationService(Store store, FlagService flags, TimeProvider clock, FlagstaffMetrics metrics)
 {
     /// <summary>Measurements are summed in windows of this many seconds.</summary>
     public const int WindowSeconds = 10;
@@ -252,6 +253,7 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
                     t => MigrationStages.Move(t, NewAuthoritative, j.Safe), cancellationToken).ConfigureAwait(false);
                 if (view.Version != j.Version)
                 {
+                    metrics.GuardRolledBack(j.Guard);
                     rollbacks.Add(new GuardRollback(j.Project, j.Environment, j.Flag, j.Guard, j.Figures));
                 }
             }
@@ -298,6 +300,7 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
                 await s.ListMigrationWindowsAsync(environmentId, flag.Key, from, end).ConfigureAwait(false),
                 await s.ListMigrationLatencyAsync(environmentId, flag.Key, from, end).ConfigureAwait(false),
                 from);
+            metrics.GuardEvaluated();
             var tripped = MigrationGuards.Judge(settings, totals, settings.WindowSeconds).FirstOrDefault(g => g.Status == GuardStatus.Tripped);
             return tripped is null ? null : new Judged(project!.Key, environment!.Key, flag.Key, targeting.Version, safe, tripped.Guard, tripped.Figures!);
         }, cancellationToken);

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
 using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.Endpoints;
@@ -20,6 +21,7 @@ public static class OfrepApi
     public static IEndpointRouteBuilder MapOfrepApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/ofrep/v1/evaluate").WithTags("OFREP").AllowAnonymous();
+        group.DisableHttpMetrics();
         group.ShortCircuit();
         group.MapPost("/flags/{key}", EvaluateOne)
             .WithSummary("Evaluates one flag for {\"context\": {...}}. Key in Authorization: Bearer or X-API-Key.");
@@ -48,6 +50,11 @@ public static class OfrepApi
             {
                 long now = services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeMilliseconds();
                 var result = flag.Enabled ? flag.Evaluator.Evaluate(evaluationContext, now) : default;
+                if (flag.Enabled)
+                {
+                    services.GetRequiredService<FlagstaffMetrics>().FlagEvaluated(snapshot.Environment.Id, key);
+                }
+
                 if (Failure(flag, result) is { } failure)
                 {
                     context.Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -103,6 +110,8 @@ public static class OfrepApi
 
                 writer.WriteEndArray();
             }
+
+            snapshot.CountEvaluations(1);
 
             // The ETag depends only on this context's answers, so it changes only when they do.
             var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan))[..32] + "\"";

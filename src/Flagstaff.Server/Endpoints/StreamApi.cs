@@ -132,6 +132,8 @@ public static class StreamApi
                     {
                         return;
                     }
+
+                    hub.Written(subscriber, e);
                 }
             }
         }

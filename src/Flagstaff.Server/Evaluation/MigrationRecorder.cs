@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flagstaff.Domain;
 using Flagstaff.Server.Services;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 
 namespace Flagstaff.Server.Evaluation;
@@ -66,8 +67,10 @@ public sealed partial class MigrationJson : JsonSerializerContext;
 /// transaction, where every node's guards read them. If the database is unreachable the sums wait in
 /// memory (bounded) and are written later. Windows older than 7 days are pruned.
 /// </summary>
-public sealed partial class MigrationRecorder(Store store, TimeProvider clock, ILogger<MigrationRecorder> logger) : BackgroundService
+public sealed partial class MigrationRecorder(Store store, TimeProvider clock, FlagstaffMetrics metrics, ILogger<MigrationRecorder> logger) : BackgroundService
 {
+    private const string MetricKind = "migration";
+
     public const int MaxMeasurements = 10_000;
     public const int MaxPendingWindows = 50_000;
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(2);
@@ -203,9 +206,11 @@ public sealed partial class MigrationRecorder(Store store, TimeProvider clock, I
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(report);
+        metrics.ReportReceived(MetricKind);
         long window = MigrationService.WindowOf(clock.GetUtcNow());
         var ignored = new List<IgnoredMeasurement>();
         int accepted = 0;
+        long backlogFull = 0;
         lock (_gate)
         {
             for (int i = 0; i < report.Measurements!.Count; i++)
@@ -227,6 +232,7 @@ public sealed partial class MigrationRecorder(Store store, TimeProvider clock, I
                     if (_windows.Count >= MaxPendingWindows)
                     {
                         _dropped++;
+                        backlogFull++;
                         continue;
                     }
 
@@ -238,6 +244,8 @@ public sealed partial class MigrationRecorder(Store store, TimeProvider clock, I
             }
         }
 
+        metrics.ReportItemsDropped(MetricKind, "ignored", ignored.Count);
+        metrics.ReportItemsDropped(MetricKind, ReportDrop.Backlog, backlogFull);
         return new MigrationReportResult(accepted, ignored);
     }
 
@@ -303,6 +311,7 @@ public sealed partial class MigrationRecorder(Store store, TimeProvider clock, I
             if (e is not StoreUnavailableException)
             {
                 LogFlushDropped(logger, e, windows.Count);
+                metrics.ReportItemsDropped(MetricKind, UsageRecorder.WriteFailed, windows.Count);
                 return;
             }
 

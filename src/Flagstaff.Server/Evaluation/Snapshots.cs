@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
 using Flagstaff.Server.Services;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 
 namespace Flagstaff.Server.Evaluation;
@@ -17,13 +18,15 @@ namespace Flagstaff.Server.Evaluation;
 public sealed class EnvironmentSnapshot
 {
     private const int HistoryLength = 512;
+    private readonly EvaluationCounter _evaluations = new();
     private byte[]? _configJson;
     private byte[]? _configEvent;
 
     internal EnvironmentSnapshot(
         Project project, ProjectEnvironment environment, ImmutableDictionary<string, CompiledFlagConfiguration> flags,
-        FlagConfiguration active, ImmutableList<(long Version, IReadOnlySet<string> Keys)> history)
+        FlagConfiguration active, ImmutableList<(long Version, IReadOnlySet<string> Keys)> history, DateTimeOffset? committedAt = null)
     {
+        CommittedAt = committedAt;
         Project = project;
         Environment = environment;
         Flags = flags;
@@ -54,6 +57,22 @@ public sealed class EnvironmentSnapshot
     public byte[] ConfigEvent => _configEvent ??= StreamHub.BuildConfigEvent(this);
 
     public string ETag => "\"" + Version.ToString(CultureInfo.InvariantCulture) + "\"";
+
+    /// <summary>When the newest change this snapshot applied was committed (null for a snapshot loaded whole).</summary>
+    public DateTimeOffset? CommittedAt { get; }
+
+    /// <summary>This snapshot's count of contexts evaluated (folded into the metrics).</summary>
+    internal EvaluationCounter Evaluations => _evaluations;
+
+    /// <summary>Counts contexts evaluated from this snapshot (every flag that is on, for each): no allocation.</summary>
+    public void CountEvaluations(int contexts)
+    {
+        _evaluations.Add(contexts);
+
+        // The metrics fold this snapshot's count for the last time once it is collected: it must stay
+        // alive until the add is done.
+        GC.KeepAlive(this);
+    }
 
     internal static byte[] Serialize(IEnumerable<CompiledFlagConfiguration> flags)
     {
@@ -116,7 +135,8 @@ public sealed class EnvironmentSnapshot
             history = history.RemoveRange(0, history.Count - HistoryLength);
         }
 
-        return new EnvironmentSnapshot(delta.Project, delta.Environment, flags.ToImmutable(), Active.WithChanges(upserted, removed), history);
+        var committedAt = delta.Changes.Count > 0 ? delta.Changes.Max(c => c.At) : (DateTimeOffset?)null;
+        return new EnvironmentSnapshot(delta.Project, delta.Environment, flags.ToImmutable(), Active.WithChanges(upserted, removed), history, committedAt);
     }
 
     /// <summary>The flags changed after <paramref name="version"/>, or null when this snapshot's history does not reach back that far.</summary>
@@ -155,7 +175,7 @@ public sealed record SnapshotUpdate(EnvironmentSnapshot? Previous, EnvironmentSn
 /// is unreachable, the last snapshots go on answering.
 /// </summary>
 public sealed partial class Snapshots(
-    EnvironmentCompiler compiler, Store store, ConfigChangeFeed feed, TimeProvider clock, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options, ILogger<Snapshots> logger)
+    EnvironmentCompiler compiler, Store store, ConfigChangeFeed feed, TimeProvider clock, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options, FlagstaffMetrics metrics, ILogger<Snapshots> logger)
     : BackgroundService
 {
     private readonly TimeSpan _resyncInterval = TimeSpan.FromSeconds(options.Value.ResyncSeconds);
@@ -187,7 +207,11 @@ public sealed partial class Snapshots(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _subscription = feed.Subscribe(change => _pending.Writer.TryWrite(change.EnvironmentId));
+        _subscription = feed.Subscribe(change =>
+        {
+            metrics.DatabaseVersion(change.EnvironmentId, change.Version);
+            _pending.Writer.TryWrite(change.EnvironmentId);
+        });
         return base.StartAsync(cancellationToken);
     }
 
@@ -270,6 +294,7 @@ public sealed partial class Snapshots(
         Contact();
         foreach (var environment in environments)
         {
+            metrics.DatabaseVersion(environment.Id, environment.ConfigVersion);
             if (!_snapshots.TryGetValue(environment.Id, out var current))
             {
                 await LoadAsync(environment.Id, null, cancellationToken).ConfigureAwait(false);
@@ -284,6 +309,7 @@ public sealed partial class Snapshots(
         foreach (var gone in _snapshots.Keys.Where(id => !existing.Contains(id)).ToList())
         {
             _snapshots.TryRemove(gone, out _);
+            metrics.Forget(gone);
         }
     }
 
@@ -310,6 +336,7 @@ public sealed partial class Snapshots(
 
         var next = current.Apply(delta);
         _snapshots[environmentId] = next;
+        Track(next);
         Updated?.Invoke(new SnapshotUpdate(current, next, delta.ChangedKeys));
         feed.MarkApplied(environmentId, next.Version);
     }
@@ -321,13 +348,22 @@ public sealed partial class Snapshots(
         if (compiled is null)
         {
             _snapshots.TryRemove(environmentId, out _);
+            metrics.Forget(environmentId);
             return;
         }
 
         var snapshot = EnvironmentSnapshot.Create(compiled);
         _snapshots[environmentId] = snapshot;
+        Track(snapshot);
         Updated?.Invoke(new SnapshotUpdate(previous, snapshot, null));
         feed.MarkApplied(environmentId, snapshot.Version);
+    }
+
+    private void Track(EnvironmentSnapshot snapshot)
+    {
+        // The slugs are read only when the counter is folded (at collection), not here.
+        var active = snapshot.Active;
+        metrics.Track(snapshot.Environment.Id, snapshot.Project.Key, snapshot.Environment.Key, snapshot.Version, snapshot.Evaluations, snapshot, active.Select(f => f.Slug));
     }
 
     public override void Dispose()

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks.Sources;
+using Flagstaff.Server.Telemetry;
 
 namespace Flagstaff.Server.Evaluation;
 
@@ -10,7 +11,8 @@ namespace Flagstaff.Server.Evaluation;
 /// <param name="FromVersion">The version a subscriber must be at for this event to apply (-1: any).</param>
 /// <param name="ToVersion">The version after it (-1: a heartbeat, which changes nothing).</param>
 /// <param name="Bytes">The SSE text.</param>
-public sealed record StreamEvent(long FromVersion, long ToVersion, ReadOnlyMemory<byte> Bytes);
+/// <param name="CommittedAt">When the change it carries was committed, for the fan-out latency (null: not a change, or not known).</param>
+public sealed record StreamEvent(long FromVersion, long ToVersion, ReadOnlyMemory<byte> Bytes, DateTimeOffset? CommittedAt = null);
 
 /// <summary>
 /// One open stream: a short queue of events that the hub fills and the stream's request drains. Ten
@@ -155,12 +157,14 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     private readonly ApiKeyDirectory _keys;
     private readonly TimeProvider _clock;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly FlagstaffMetrics _metrics;
     private readonly TimeSpan _heartbeatInterval;
     private ITimer? _heartbeat;
     private CancellationTokenRegistration _stopping;
 
-    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock, IHostApplicationLifetime lifetime, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options)
+    public StreamHub(Snapshots snapshots, ApiKeyDirectory keys, TimeProvider clock, IHostApplicationLifetime lifetime, Microsoft.Extensions.Options.IOptions<EvaluationOptions> options, FlagstaffMetrics metrics)
     {
+        _metrics = metrics;
         _snapshots = snapshots;
         _keys = keys;
         _clock = clock;
@@ -175,12 +179,28 @@ public sealed partial class StreamHub : IHostedService, IDisposable
     {
         var subscriber = new StreamSubscriber(environmentId, keyId, ofrep);
         _subscribers[subscriber] = 0;
+        _metrics.StreamOpened(ofrep);
         return subscriber;
     }
 
     public void Unsubscribe(StreamSubscriber subscriber)
     {
-        _subscribers.TryRemove(subscriber, out _);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        if (_subscribers.TryRemove(subscriber, out _))
+        {
+            _metrics.StreamClosed(subscriber.Ofrep);
+        }
+    }
+
+    /// <summary>An event was written on a stream: the fan-out latency of the change it carries.</summary>
+    public void Written(StreamSubscriber subscriber, StreamEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        ArgumentNullException.ThrowIfNull(e);
+        if (e.CommittedAt is { } committedAt)
+        {
+            _metrics.StreamWritten(committedAt, subscriber.Ofrep);
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -238,9 +258,9 @@ public sealed partial class StreamHub : IHostedService, IDisposable
         long from = update.Previous?.Version ?? -1;
         var environmentId = current.Environment.Id;
         var patch = update.ChangedKeys is { } keys && update.Previous is not null
-            ? new StreamEvent(from, current.Version, PatchEvent(current, keys))
-            : new StreamEvent(-1, current.Version, current.ConfigEvent);
-        var refetch = new StreamEvent(-1, current.Version, RefetchEvent(current.Version));
+            ? new StreamEvent(from, current.Version, PatchEvent(current, keys), current.CommittedAt)
+            : new StreamEvent(-1, current.Version, current.ConfigEvent, current.CommittedAt);
+        var refetch = new StreamEvent(-1, current.Version, RefetchEvent(current.Version), current.CommittedAt);
         foreach (var subscriber in _subscribers.Keys)
         {
             if (subscriber.EnvironmentId == environmentId)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flagstaff.Domain;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 using Microsoft.Extensions.Options;
 
@@ -89,9 +90,13 @@ public static class ReportDrop
 /// writes (under a lock shared by every node), so they hold across reports, restarts and nodes; the
 /// same limits applied in memory, against what the last write found, keep the backlog small.
 /// </remarks>
-public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOptions<EvaluationOptions> options, TimeProvider clock, ILogger<UsageRecorder> logger) : BackgroundService
+public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOptions<EvaluationOptions> options, TimeProvider clock, FlagstaffMetrics metrics, ILogger<UsageRecorder> logger) : BackgroundService
 {
     public const int MaxPendingCounts = 200_000;
+
+    /// <summary>The drop reason of counts lost because the database refused them for good (an environment deleted meanwhile).</summary>
+    public const string WriteFailed = "writeFailed";
+    private const string MetricKind = "usage";
     public const int MaxValueLength = 1_000;
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
@@ -117,6 +122,7 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
     public void Record(string projectId, string environmentId, UsageReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
+        metrics.ReportReceived(MetricKind);
         var limits = options.Value;
         long minute = clock.GetUtcNow().ToUnixTimeSeconds() / 60;
         snapshots.TryGet(environmentId, out var snapshot);
@@ -486,6 +492,7 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
             if (e is not StoreUnavailableException)
             {
                 LogFlushDropped(logger, e, counts.Count);
+                metrics.ReportItemsDropped(MetricKind, WriteFailed, counts.Count);
                 return;
             }
 
@@ -525,6 +532,12 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
             {
                 _catalogues[project] = catalogue;
             }
+        }
+
+        // Counted once written: a write that failed and is retried must not count its drops twice.
+        foreach (var ((_, reason), count) in written)
+        {
+            metrics.ReportItemsDropped(MetricKind, reason, count);
         }
 
         foreach (var project in written.GroupBy(d => d.Key.Project))

@@ -9,6 +9,7 @@ public static class Pipeline
 {
     public static WebApplication UseFlagstaffServer(this WebApplication app)
     {
+        app.UseFlagstaffRequestMetrics();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
 
@@ -24,6 +25,7 @@ public static class Pipeline
 
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
+        app.MapFlagstaffMetrics();
         app.MapEvaluationApi();
         app.MapOfrepApi();
         app.MapStreamApi();

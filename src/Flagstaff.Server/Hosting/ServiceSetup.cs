@@ -5,6 +5,7 @@ using Flagstaff.Server.Evaluation;
 using Flagstaff.Server.Http;
 using Flagstaff.Server.Security;
 using Flagstaff.Server.Services;
+using Flagstaff.Server.Telemetry;
 using Flagstaff.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -26,7 +27,9 @@ public static class ServiceSetup
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(provider => new Store(CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath)));
+        builder.AddFlagstaffTelemetry();
+        services.AddSingleton(provider => new Store(
+            CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath), provider.GetRequiredService<FlagstaffMetrics>()));
         services.AddSingleton<Secrets>();
         services.AddSingleton<ConfigChangeFeed>();
         services.AddSingleton<ChangeRunner>();
