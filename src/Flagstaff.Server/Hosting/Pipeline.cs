@@ -35,6 +35,7 @@ public static class Pipeline
         app.MapMigrationsApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
+        app.MapWebhooksApi();
         app.MapFlagstaffDashboard();
         return app;
     }
