@@ -14,7 +14,10 @@ public abstract class ServerFixture(DatabaseKind kind) : IAsyncLifetime
 
     public ServerHost Server { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync() => Server = await ServerHost.StartAsync(Kind);
+    /// <summary>Configuration the server starts with, beyond the defaults.</summary>
+    protected virtual IDictionary<string, string?>? Settings => null;
+
+    public async ValueTask InitializeAsync() => Server = await ServerHost.StartAsync(Kind, settings: Settings);
 
     public async ValueTask DisposeAsync()
     {

@@ -15,9 +15,10 @@ public sealed record CreateWebhookRequest
 
     public string? Environment { get; init; }
 
-    public WebhookFormat Format { get; init; } = WebhookFormat.Json;
+    // Nullable: the generated deserializer sets every init-only member, so an initializer's default would be lost.
+    public WebhookFormat? Format { get; init; }
 
-    public bool Enabled { get; init; } = true;
+    public bool? Enabled { get; init; }
 }
 
 /// <summary>Changes to a webhook; absent members stay as they are. <c>environment</c> "" means every environment.</summary>

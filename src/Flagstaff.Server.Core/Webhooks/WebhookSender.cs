@@ -123,8 +123,10 @@ public sealed class WebhookSender : IDisposable
         var addresses = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
         Refuse(host, addresses);
         Exception? last = null;
-        foreach (var address in addresses)
+        foreach (var resolved in addresses)
         {
+            // An IPv4-mapped address is the IPv4 address itself (and needs no dual-mode socket).
+            var address = resolved.IsIPv4MappedToIPv6 ? resolved.MapToIPv4() : resolved;
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
