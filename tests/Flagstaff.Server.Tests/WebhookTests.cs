@@ -128,7 +128,7 @@ public abstract class WebhookTests(ServerFixture fixture) : ServerTest(fixture)
         {
             Assert.True(WebhookReceiver.Verify(secret, request.Signature, request.Body), $"the signature of {request.Event} checks out");
             Assert.False(WebhookReceiver.Verify(secret + "x", request.Signature, request.Body), "another secret does not");
-            Assert.False(WebhookReceiver.Verify(secret, request.Signature, request.Body.Replace("search", "searcH", StringComparison.Ordinal)), "a changed body does not");
+            Assert.False(WebhookReceiver.Verify(secret, request.Signature, request.Body + " "), "a changed body does not");
             var body = JsonNode.Parse(request.Body)!;
             Assert.Equal(request.EventId, body["id"]!.GetValue<string>());
             Assert.Equal(request.Event, body["type"]!.GetValue<string>());
