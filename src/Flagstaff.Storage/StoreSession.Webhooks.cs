@@ -161,6 +161,10 @@ public sealed partial class StoreSession
             enabled = webhook.Enabled ? 1L : 0L, sealedSecret, updated = Ms(webhook.UpdatedAt), webhook.Id, expectedVersion,
         }).ConfigureAwait(false), "The webhook");
 
+    /// <summary>Every webhook's id and sealed secret (for sealing them again after a server key rotation).</summary>
+    public async Task<IReadOnlyList<(string Id, string Secret)>> ListWebhookSecretsAsync() =>
+        [.. await QueryAsync<(string, string)>("SELECT id, secret FROM webhooks ORDER BY id").ConfigureAwait(false)];
+
     /// <summary>Replaces a sealed secret by the same secret sealed again (after a server key rotation), unless the secret changed meanwhile.</summary>
     public Task ResealWebhookSecretAsync(string id, string oldSealed, string newSealed) => ExecuteAsync(
         "UPDATE webhooks SET secret = @newSealed WHERE id = @id AND secret = @oldSealed", new { id, oldSealed, newSealed });

@@ -27,6 +27,25 @@ public sealed class WebhookService(Store store, ChangeRunner changes, ServerKey 
 
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(3);
 
+    /// <summary>Seals again, with the current server key, the secrets sealed with the previous one (at start, during a rotation); returns how many.</summary>
+    public static async Task<int> SealStoredAsync(StoreSession session, ServerKey serverKey)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(serverKey);
+        int resealed = 0;
+        foreach (var (id, stored) in await session.ListWebhookSecretsAsync().ConfigureAwait(false))
+        {
+            var plaintext = serverKey.Open(SecretPurpose, stored, out bool stale);
+            if (stale)
+            {
+                await session.ResealWebhookSecretAsync(id, stored, serverKey.Seal(SecretPurpose, plaintext)).ConfigureAwait(false);
+                resealed++;
+            }
+        }
+
+        return resealed;
+    }
+
     public Task<IReadOnlyList<WebhookView>> ListAsync(string projectKey, CancellationToken cancellationToken = default) =>
         store.ReadAsync(async s =>
         {
