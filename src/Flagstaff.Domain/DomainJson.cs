@@ -32,4 +32,6 @@ namespace Flagstaff.Domain;
 [JsonSerializable(typeof(Serve))]
 [JsonSerializable(typeof(MigrationSettings))]
 [JsonSerializable(typeof(MigrationPath))]
+[JsonSerializable(typeof(Webhook))]
+[JsonSerializable(typeof(WebhookDelivery))]
 public sealed partial class DomainJson : JsonSerializerContext;

@@ -188,7 +188,7 @@ public sealed record ConfigChange(string EnvironmentId, long Version, IReadOnlyL
 /// One unit of work against the store: reads, and (inside <see cref="Store.WriteAsync{T}"/>) writes
 /// in one transaction. All SQL is shared by SQLite and PostgreSQL.
 /// </summary>
-public sealed class StoreSession
+public sealed partial class StoreSession
 {
     private readonly DbConnection _connection;
     private readonly DbTransaction? _transaction;

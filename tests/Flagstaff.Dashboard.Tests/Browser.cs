@@ -42,7 +42,13 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Server = await ServerHost.StartAsync(DatabaseKind.Sqlite);
+        // Webhooks may reach the tests' receivers on 127.0.0.1, and retry quickly.
+        Server = await ServerHost.StartAsync(DatabaseKind.Sqlite, settings: new Dictionary<string, string?>
+        {
+            ["Flagstaff:Webhooks:AllowedNetworks:0"] = "127.0.0.1/32",
+            ["Flagstaff:Webhooks:FirstRetrySeconds"] = "0.2",
+            ["Flagstaff:Webhooks:PollSeconds"] = "0.1",
+        });
         (_playwright, Browser) = await Tests.Browser.LaunchAsync();
     }
 

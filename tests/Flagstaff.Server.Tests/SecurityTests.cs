@@ -319,9 +319,15 @@ public abstract class SecurityTests(ServerFixture fixture) : ServerTest(fixture)
         var second = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         await using var database = await TestDatabase.CreateAsync(Server.Database.Kind);
         string cookie;
+        string webhookSecret;
         await using (var before = await ServerHost.StartAsync(database.Kind, database, new Dictionary<string, string?> { ["Flagstaff:Secrets:Key"] = first }))
         {
             cookie = await SignInAsync(before, ServerHost.OwnerEmail, ServerHost.OwnerPassword);
+            using var admin = before.Admin();
+            await (await admin.PostJsonAsync("api/projects", new JsonObject { ["key"] = "rotate", ["name"] = "Rotate" })).ReadJsonAsync(HttpStatusCode.Created);
+            var created = await (await admin.PostJsonAsync("api/projects/rotate/webhooks",
+                new JsonObject { ["name"] = "w", ["url"] = "https://93.184.215.14/hook", ["events"] = new JsonArray("flag.created") })).ReadJsonAsync(HttpStatusCode.Created);
+            webhookSecret = created["secret"]!.GetValue<string>();
         }
 
         await using (var rotating = await ServerHost.StartAsync(database.Kind, database, new Dictionary<string, string?> { ["Flagstaff:Secrets:Key"] = second, ["Flagstaff:Secrets:PreviousKey"] = first }))
@@ -334,6 +340,12 @@ public abstract class SecurityTests(ServerFixture fixture) : ServerTest(fixture)
         {
             using var session = WithCookie(rotated, cookie);
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(session));
+
+            // A webhook's signing secret was sealed again too: the new key alone opens it.
+            var (_, stored) = Assert.Single(await rotated.Services.GetRequiredService<Flagstaff.Storage.Store>().ReadAsync(s => s.ListWebhookSecretsAsync()));
+            var opened = rotated.Services.GetRequiredService<ServerKey>().Open(Webhooks.WebhookService.SecretPurpose, stored, out bool stale);
+            Assert.False(stale);
+            Assert.Equal(webhookSecret, System.Text.Encoding.UTF8.GetString(opened));
         }
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => ServerHost.StartAsync(database.Kind, database, new Dictionary<string, string?> { ["Flagstaff:Secrets:Key"] = first }));

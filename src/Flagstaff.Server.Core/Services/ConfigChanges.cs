@@ -119,7 +119,7 @@ public sealed class ConfigChangeFeed
 /// and, when flags of an environment's configuration changed, the new configuration version, published
 /// once the transaction commits.
 /// </summary>
-public sealed class ChangeRecorder(StoreSession session, Actor actor, DateTimeOffset now, ConfigChangeFeed feed)
+public sealed class ChangeRecorder(StoreSession session, Actor actor, DateTimeOffset now, ConfigChangeFeed feed, Webhooks.WebhookOutbox? outbox = null)
 {
     private readonly List<ConfigChange> _changes = [];
 
@@ -135,10 +135,15 @@ public sealed class ChangeRecorder(StoreSession session, Actor actor, DateTimeOf
     public static JsonElement? ToJson<T>(T? value, JsonTypeInfo<T> info) where T : class =>
         value is null ? null : JsonSerializer.SerializeToElement(value, info);
 
-    public Task AuditAsync(
+    /// <summary>
+    /// Records a change in the history and, in the same transaction, the webhook deliveries it causes:
+    /// every change is recorded here, so no change is missed by webhooks either.
+    /// </summary>
+    public async Task AuditAsync(
         string resourceType, string resourceKey, string action, JsonElement? before, JsonElement? after,
-        string? projectId = null, string? environmentId = null, string? flagId = null, long? revision = null, string? comment = null) =>
-        Session.AppendAuditAsync(new AuditEntry
+        string? projectId = null, string? environmentId = null, string? flagId = null, long? revision = null, string? comment = null)
+    {
+        await Session.AppendAuditAsync(new AuditEntry
         {
             At = Now,
             Actor = Actor,
@@ -152,7 +157,12 @@ public sealed class ChangeRecorder(StoreSession session, Actor actor, DateTimeOf
             Before = before,
             After = after,
             Comment = comment,
-        });
+        }).ConfigureAwait(false);
+        if (outbox is not null && projectId is not null)
+        {
+            await outbox.RecordAsync(this, resourceType, resourceKey, action, before, after, projectId, environmentId, revision, comment).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Records that flags of an environment changed and publishes it after commit. With no flags it
@@ -176,7 +186,7 @@ public sealed class ChangeRecorder(StoreSession session, Actor actor, DateTimeOf
 /// Runs a change: one transaction with its audit entries and configuration changes, then waits (briefly)
 /// until this node's evaluation answers with it. Every service writes through here.
 /// </summary>
-public sealed class ChangeRunner(Store store, TimeProvider clock, ConfigChangeFeed feed)
+public sealed class ChangeRunner(Store store, TimeProvider clock, ConfigChangeFeed feed, Webhooks.WebhookOutbox outbox)
 {
     private static readonly TimeSpan ApplyTimeout = TimeSpan.FromSeconds(2);
 
@@ -185,7 +195,7 @@ public sealed class ChangeRunner(Store store, TimeProvider clock, ConfigChangeFe
     public async Task<T> WriteAsync<T>(Actor actor, Func<ChangeRecorder, Task<T>> work, CancellationToken cancellationToken)
     {
         ChangeRecorder? recorder = null;
-        var result = await store.WriteAsync(s => work(recorder = new ChangeRecorder(s, actor, clock.GetUtcNow(), feed)), cancellationToken).ConfigureAwait(false);
+        var result = await store.WriteAsync(s => work(recorder = new ChangeRecorder(s, actor, clock.GetUtcNow(), feed, outbox)), cancellationToken).ConfigureAwait(false);
         if (recorder is { Changes.Count: > 0 })
         {
             await feed.WhenAppliedAsync(recorder.Changes, ApplyTimeout).ConfigureAwait(false);

@@ -25,6 +25,6 @@ public sealed partial class EvaluationWarmup(Snapshots snapshots, ApiKeyDirector
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 2400, Level = LogLevel.Warning, Message = "The configuration was not loaded within {Seconds} s; listening anyway (evaluation answers 503 until it loads)")]
+    [LoggerMessage(EventId = 2320, Level = LogLevel.Warning, Message = "The configuration was not loaded within {Seconds} s; listening anyway (evaluation answers 503 until it loads)")]
     private static partial void LogNotLoaded(ILogger logger, double seconds);
 }

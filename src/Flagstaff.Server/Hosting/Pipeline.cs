@@ -37,6 +37,7 @@ public static class Pipeline
         app.MapMigrationsApi();
         app.MapSegmentsApi();
         app.MapAuditApi();
+        app.MapWebhooksApi();
         app.MapFlagstaffDashboard();
         return app;
     }

@@ -6,6 +6,7 @@ using Flagstaff.Server.Http;
 using Flagstaff.Server.Security;
 using Flagstaff.Server.Services;
 using Flagstaff.Server.Telemetry;
+using Flagstaff.Server.Webhooks;
 using Flagstaff.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -45,6 +46,11 @@ public static class ServiceSetup
         services.AddSingleton<MigrationService>();
         services.AddSingleton<ImportExportService>();
         services.AddSingleton<EnvironmentCompiler>();
+        services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<WebhookOutbox>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<WebhookService>();
+        services.AddHostedService<WebhookDispatcher>();
 
         // Evaluation: snapshots in memory, keys in memory, streams, usage.
         services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation")).ValidateDataAnnotations().ValidateOnStart();
@@ -80,6 +86,7 @@ public static class ServiceSetup
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(2, WebhookJson.Default);
         });
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {

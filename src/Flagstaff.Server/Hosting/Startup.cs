@@ -71,7 +71,8 @@ public static partial class Startup
                 await s.SetSettingAsync(SealedSecretKeySetting, serverKey.Seal(Secrets.KeyPurpose, opened)).ConfigureAwait(false);
             }
 
-            resealed = await dataProtection.SealStoredAsync(s).ConfigureAwait(false) + (stale ? 1 : 0);
+            resealed = await dataProtection.SealStoredAsync(s).ConfigureAwait(false) + (stale ? 1 : 0)
+                + await Webhooks.WebhookService.SealStoredAsync(s, serverKey).ConfigureAwait(false);
             return opened;
         }, cancellationToken).ConfigureAwait(false);
 
