@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Flagstaff.Domain;
 using Flagstaff.Server.Services;
+using Flagstaff.Server.Webhooks;
 using Flagstaff.Storage;
 using Npgsql;
 
@@ -70,7 +71,7 @@ public abstract class ScaleBenchmarkBase
     {
         var feed = new ConfigChangeFeed();
         feed.Subscribe(change => feed.MarkApplied(change.EnvironmentId, change.Version));
-        return new ChangeRunner(store, TimeProvider.System, feed);
+        return new ChangeRunner(store, TimeProvider.System, feed, new WebhookOutbox());
     }
 
     protected void CleanUp()
