@@ -211,6 +211,19 @@ public static class FlagCompiler
         return ranges[^1].Variation;
     }
 
+    /// <summary>
+    /// The ranges of [0, 1) a split's buckets are compiled to, in order (buckets without a share left
+    /// out; the last ends at 1): a context whose bucket position is in a range gets its variation.
+    /// </summary>
+    public static IReadOnlyList<(string Variation, double Start, double End)> SplitRanges(Split split)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        return Ranges(split);
+    }
+
+    /// <summary>The end of the range [0, end) a progressive rollout step of <paramref name="percentage"/> is compiled to.</summary>
+    public static double RolloutEnd(double percentage) => Units(percentage) / Scale;
+
     private static List<(string Variation, double Start, double End)> Ranges(Split split)
     {
         var ranges = new List<(string, double, double)>();

@@ -131,7 +131,7 @@ public sealed class AccessTests(DashboardFixture fixture) : DashboardTest(fixtur
         await Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Variations & settings" })).ToHaveAttributeAsync("aria-selected", "true");
         await page.Keyboard.PressAsync("End");
         await Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Code" })).ToBeFocusedAsync();
-        await Expect(page.GetByRole(AriaRole.Tabpanel)).ToContainTextAsync("X-Tggl-Api-Key");
+        await Expect(page.GetByRole(AriaRole.Tabpanel)).ToContainTextAsync("new FlagstaffClient");
         await page.Keyboard.PressAsync("ArrowRight");
         await Expect(targeting).ToBeFocusedAsync();
         Assert.Equal(1, await page.Locator("[role=tab][tabindex='0']").CountAsync());

@@ -37,6 +37,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture) : Dashboard
         await page.GetByLabel("Default serve: share for on (%)").PressAsync("Tab");
         await Expect(page.GetByLabel("Default serve: share for off (%)")).ToHaveValueAsync("80");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save to Production" }).ClickAsync();
+        await page.GetByRole(AriaRole.Alertdialog).GetByRole(AriaRole.Button, new() { Name = "Save to Production" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Saved the targeting in Production" })).ToBeVisibleAsync();
         Assert.Empty(await FlagsAsync(key, "acct-1"));
 
@@ -168,6 +169,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture) : Dashboard
         await ada.GetByLabel("Rule 1 name").FillAsync("Ada's rule");
         await bob.GetByLabel("Default serve: variation").SelectOptionAsync("on");
         await bob.GetByRole(AriaRole.Button, new() { Name = "Save to Production" }).ClickAsync();
+        await bob.GetByRole(AriaRole.Alertdialog).GetByRole(AriaRole.Button, new() { Name = "Save to Production" }).ClickAsync();
         await Expect(bob.GetByRole(AriaRole.Status).Filter(new() { HasText = "Saved the targeting" })).ToBeVisibleAsync();
 
         // Ada's page shows Bob's change as it happens, and her save is refused with what changed.
@@ -184,6 +186,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture) : Dashboard
 
         // Asked explicitly, her edit goes on top of his.
         await conflict.GetByRole(AriaRole.Button, new() { Name = "Save mine over theirs" }).ClickAsync();
+        await ada.GetByRole(AriaRole.Alertdialog).GetByRole(AriaRole.Button, new() { Name = "Save to Production" }).ClickAsync();
         await Expect(ada.GetByRole(AriaRole.Status).Filter(new() { HasText = "Saved the targeting" })).ToBeVisibleAsync();
         Assert.Equal("Ada's rule", Assert.Single((await Service<FlagService>().GetTargetingAsync(project, "search", "production")).Rules).Name);
     }

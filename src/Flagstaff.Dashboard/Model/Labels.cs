@@ -86,7 +86,7 @@ public static class Labels
         "disabled" => "turned off" + In(environment),
         "archived" => "archived",
         "restored" => "restored",
-        "reverted" => "restored an earlier version",
+        "reverted" => "restored an earlier version" + In(environment),
         "deleted" => "deleted",
         "revoked" => "revoked",
         "password-changed" => "changed the password",

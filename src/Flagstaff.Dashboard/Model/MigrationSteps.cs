@@ -38,6 +38,39 @@ public static class MigrationSteps
         int Furthest(Serve serve) => MigrationStages.StagesOf(serve).Select(s => Math.Max(0, IndexOf(stages, s))).DefaultIfEmpty(0).Max();
     }
 
+    /// <summary>
+    /// Where "advance" takes a cohort: the next stage of the path; a cohort split over stages (halfway
+    /// through a move) finishes the move, to its furthest stage, so no one skips a stage. Null at complete.
+    /// </summary>
+    public static string? Next(MigrationPath path, Serve serve)
+    {
+        var (stages, first, last) = Span(path, serve);
+        return first != last ? stages[last] : last + 1 < stages.Count ? stages[last + 1] : null;
+    }
+
+    /// <summary>
+    /// Where "back one stage" takes a cohort: the previous stage; a split cohort goes back to its
+    /// earliest stage. Null at off, and when any of it is at complete: old no longer has its writes.
+    /// </summary>
+    public static string? Previous(MigrationPath path, Serve serve)
+    {
+        var (stages, first, last) = Span(path, serve);
+        if (stages[last] == MigrationStages.Complete)
+        {
+            return null;
+        }
+
+        return first != last ? stages[first] : first > 0 ? stages[first - 1] : null;
+    }
+
+    private static (IReadOnlyList<string> Stages, int First, int Last) Span(MigrationPath path, Serve serve)
+    {
+        ArgumentNullException.ThrowIfNull(serve);
+        var stages = MigrationStages.Of(path);
+        var at = MigrationStages.StagesOf(serve).Select(s => Math.Max(0, IndexOf(stages, s))).DefaultIfEmpty(0).ToList();
+        return (stages, at.Min(), at.Max());
+    }
+
     private static int IndexOf(IReadOnlyList<string> stages, string stage)
     {
         for (int i = 0; i < stages.Count; i++)

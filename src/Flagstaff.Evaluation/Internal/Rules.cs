@@ -484,23 +484,31 @@ internal sealed class PercentageRule(string key, bool negate, double rangeStart,
 
     protected override bool Matches(in ContextValue value)
     {
-        double fraction;
-        if (value.Kind == ContextValueKind.String)
-        {
-            fraction = Fraction(value.String, seed);
-        }
-        else if (value.Kind == ContextValueKind.Number)
-        {
-            Span<char> text = stackalloc char[JsNumber.MaxLength];
-            int length = JsNumber.Format(value.Number, text);
-            fraction = Fraction(text[..length], seed);
-        }
-        else
+        double fraction = Position(in value, seed);
+        if (double.IsNaN(fraction))
         {
             return false;
         }
 
         return (fraction >= rangeStart && fraction < rangeEnd) != Negate;
+    }
+
+    /// <summary>Where a value lands in [0, 1) for a seed: strings as they are, numbers as JavaScript's String(n); NaN for any other kind.</summary>
+    public static double Position(in ContextValue value, uint seed)
+    {
+        if (value.Kind == ContextValueKind.String)
+        {
+            return Fraction(value.String, seed);
+        }
+
+        if (value.Kind == ContextValueKind.Number)
+        {
+            Span<char> text = stackalloc char[JsNumber.MaxLength];
+            int length = JsNumber.Format(value.Number, text);
+            return Fraction(text[..length], seed);
+        }
+
+        return double.NaN;
     }
 
     /// <summary>Where a text lands in [0, 1) for a seed: XXH32 of its UTF-8 bytes over 0xFFFFFFFF.</summary>

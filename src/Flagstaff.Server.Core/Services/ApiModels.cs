@@ -181,7 +181,11 @@ public sealed record FlagRevision
     public required FlagDocument Flag { get; init; }
 }
 
-public sealed record RevertRequest(string? Comment = null);
+/// <summary>What to restore of a revision, and why.</summary>
+/// <param name="Comment">The reason, recorded in the history (at most <see cref="Limits.DescriptionLength"/> characters).</param>
+/// <param name="Environments">The environments whose targeting is restored; every environment when absent.</param>
+/// <param name="Settings">Whether the flag's settings (name, description, tags, variations, migration settings) are restored too; true when absent.</param>
+public sealed record RevertRequest(string? Comment = null, IReadOnlyList<string>? Environments = null, bool? Settings = null);
 
 public sealed record SegmentRequest
 {

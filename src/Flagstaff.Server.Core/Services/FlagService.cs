@@ -302,12 +302,14 @@ public sealed class FlagService(Store store, ChangeRunner changes)
         }, cancellationToken);
 
     /// <summary>
-    /// Makes a flag as it was at a revision, as a new recorded change: its settings, and its targeting
-    /// in every environment that still exists.
+    /// Makes a flag as it was at a revision, as a new recorded change with a reason: its settings
+    /// (unless <see cref="RevertRequest.Settings"/> is false), and its targeting in every environment
+    /// that still exists, or only in <see cref="RevertRequest.Environments"/>.
     /// </summary>
-    public Task<FlagDetails> RevertAsync(string projectKey, string flagKey, long revision, string? comment, Actor actor, CancellationToken cancellationToken = default) =>
+    public Task<FlagDetails> RevertAsync(string projectKey, string flagKey, long revision, RevertRequest request, Actor actor, CancellationToken cancellationToken = default) =>
         WriteAsync(actor, async change =>
         {
+            ArgumentNullException.ThrowIfNull(request);
             var s = change.Session;
             var project = await s.ProjectAsync(projectKey).ConfigureAwait(false);
             var flag = await s.FlagAsync(project, flagKey).ConfigureAwait(false);
@@ -320,6 +322,8 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             var target = state.Deserialize(DomainJson.Default.FlagDocument)!;
             var environments = await s.ListEnvironmentsAsync(project.Id).ConfigureAwait(false);
             var targetings = await s.ListTargetingsOfFlagAsync(flag.Id).ConfigureAwait(false);
+            target = Scope(target, request, revision, Document(flag, targetings, environments));
+            string? comment = request.Comment is { } reason && !string.IsNullOrWhiteSpace(reason) ? reason.Trim() : null;
             var segments = await s.SegmentsByKeyAsync(project).ConfigureAwait(false);
             var (settings, newTargetings, changedEnvironments) = Apply(flag, target, targetings, environments, change.Now);
             if (changedEnvironments.Count == 0 && Same(settings, flag))
@@ -327,6 +331,8 @@ public sealed class FlagService(Store store, ChangeRunner changes)
                 return Details(flag, targetings, environments);
             }
 
+            // A restore that changed one environment's targeting alone is shown in the history as in that environment.
+            var only = changedEnvironments.Count == 1 && Same(settings, flag) ? environments.First(e => e.Id == changedEnvironments.Single()) : null;
             var errors = new ValidationErrors();
             FlagRules.CheckFlag(settings, errors);
             errors.ThrowIfAny();
@@ -345,7 +351,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
                 "flag", flag.Key, "reverted",
                 ChangeRecorder.ToJson(Document(flag, targetings, environments), DomainJson.Default.FlagDocument),
                 ChangeRecorder.ToJson(Document(settings, result, environments), DomainJson.Default.FlagDocument),
-                project.Id, null, flag.Id, settings.Revision, comment ?? $"Reverted to revision {revision}").ConfigureAwait(false);
+                project.Id, only?.Id, flag.Id, settings.Revision, comment ?? $"Reverted to revision {revision}").ConfigureAwait(false);
             foreach (var environment in environments)
             {
                 await change.ConfigChangedAsync(environment.Id, [flag.Key]).ConfigureAwait(false);
@@ -353,6 +359,57 @@ public sealed class FlagService(Store store, ChangeRunner changes)
 
             return Details(settings, result, environments);
         }, cancellationToken);
+
+    // What of a revision a restore applies: the environments asked for (all by default) and, unless
+    // asked not to, the settings; the rest stays as it is now. Bad requests change nothing.
+    private static FlagDocument Scope(FlagDocument target, RevertRequest request, long revision, FlagDocument current)
+    {
+        var errors = new ValidationErrors();
+        Limits.CheckLength(request.Comment, Limits.DescriptionLength, "comment", errors);
+        var environments = target.Environments;
+        if (request.Environments is { } keys)
+        {
+            if (keys.Count > Limits.Environments)
+            {
+                throw new DomainValidationException("environments", $"has {keys.Count} entries; a project has at most {Limits.Environments} environments");
+            }
+
+            if (keys.Count == 0 && request.Settings == false)
+            {
+                errors.Add("environments", "is empty and settings is false: choose what to restore");
+            }
+
+            for (int i = 0; i < keys.Count; i++)
+            {
+                if (!current.Environments.ContainsKey(keys[i] ?? ""))
+                {
+                    errors.Add($"environments[{i}]", $"\"{Limits.Truncate(keys[i] ?? "")}\" is not an environment of the project");
+                }
+                else if (!target.Environments.ContainsKey(keys[i]))
+                {
+                    errors.Add($"environments[{i}]", $"\"{keys[i]}\" did not exist at revision {revision}: it has nothing to restore");
+                }
+            }
+
+            environments = target.Environments.Where(e => keys.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        }
+
+        errors.ThrowIfAny();
+        var scoped = target with { Environments = environments };
+        return request.Settings == false
+            ? scoped with
+            {
+                Name = current.Name,
+                Description = current.Description,
+                Tags = current.Tags,
+                Kind = current.Kind,
+                ValueType = current.ValueType,
+                Variations = current.Variations,
+                Migration = current.Migration,
+                Archived = current.Archived,
+            }
+            : scoped;
+    }
 
     /// <summary>Applies a document's settings and targeting to a flag; returns the environments whose targeting changed.</summary>
     internal static (Flag Settings, List<Targeting> Targetings, HashSet<string> ChangedEnvironments) Apply(

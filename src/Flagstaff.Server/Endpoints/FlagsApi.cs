@@ -36,7 +36,8 @@ public static class FlagsApi
         flags.MapGet("/{flag}/history", History).RequireRole(Role.Viewer).WithSummary("Lists a flag's revisions, newest first (?before=revision&limit=).");
         flags.MapGet("/{flag}/history/{revision:long}", GetRevision).RequireRole(Role.Viewer).WithSummary("The flag as it was at a revision.");
         flags.MapPost("/{flag}/history/{revision:long}/revert", Revert).RequireRole(Role.Editor).Accepts<RevertRequest>("application/json")
-            .WithSummary("Makes the flag as it was at a revision, as a new recorded change.");
+            .WithSummary("Makes the flag as it was at a revision, as a new recorded change.")
+            .WithDescription("The body is optional: {\"comment\": the reason, kept in the history; \"environments\": the environment keys whose targeting is restored (all when absent); \"settings\": false to keep the flag's current settings (name, description, tags, variations)}.");
         return app;
     }
 
@@ -151,6 +152,6 @@ public static class FlagsApi
     private static async Task<Ok<FlagDetails>> Revert(string project, string flag, long revision, HttpContext context, FlagService flags, CancellationToken cancellationToken)
     {
         var request = context.Request.ContentLength is null or 0 ? new RevertRequest() : await RequestBody.ReadAsync(context, ApiJson.Default.RevertRequest);
-        return WithETag(context, await flags.RevertAsync(project, flag, revision, request.Comment, context.ToActor(), cancellationToken));
+        return WithETag(context, await flags.RevertAsync(project, flag, revision, request, context.ToActor(), cancellationToken));
     }
 }
