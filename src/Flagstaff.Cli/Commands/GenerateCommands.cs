@@ -40,7 +40,24 @@ internal static class GenerateCommands
             return ExitCodes.Success;
         });
 
-        return new Command("generate", "Generate typed accessors for a project's flags.") { csharp };
+        var tsProject = cli.ProjectOption();
+        var tsOutput = new Option<FileInfo>("--output", "-o") { Description = "The declaration file to write (such as flags.d.ts).", Required = true };
+        var typescript = new Command("typescript", "Write a declaration file typing a project's flags for Tggl's npm client (tggl-client), for any key.") { tsProject, tsOutput };
+        cli.Action(typescript, async (context, parse, ct) =>
+        {
+            var project = CliContext.RequireProject(parse, tsProject);
+            var flags = await ManageCommands.ListFlagsAsync(context.Api, project, "?archived=false", ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(parse.GetValue(tsOutput)!.FullName, TypeScript.Generate(project, flags), ct).ConfigureAwait(false);
+            context.Say($"Wrote {flags.Count} flag types to {parse.GetValue(tsOutput)!.FullName}.");
+            if (context.Json)
+            {
+                context.WriteJson(new System.Text.Json.Nodes.JsonObject { ["file"] = parse.GetValue(tsOutput)!.FullName, ["flags"] = flags.Count });
+            }
+
+            return ExitCodes.Success;
+        });
+
+        return new Command("generate", "Generate typed accessors for a project's flags.") { csharp, typescript };
     }
 }
 
@@ -252,4 +269,48 @@ internal static class CSharp
     private static string Literal(string text) => JsonSerializer.Serialize(text, DomainJson.Default.String).Replace("\\u0022", "\\\"", StringComparison.Ordinal);
 
     private static string Xml(string text) => System.Security.SecurityElement.Escape(text.ReplaceLineEndings(" "));
+}
+
+/// <summary>
+/// The declaration file <c>generate typescript</c> writes: an augmentation of tggl-client's
+/// <c>TgglFlags</c> interface, one property per flag, its key a quoted string literal (so keys with
+/// dashes, dots or leading digits are fine) and its type the union of the variations' values.
+/// </summary>
+internal static class TypeScript
+{
+    public static string Generate(string project, IReadOnlyList<FlagDetails> flags)
+    {
+        var code = new StringBuilder();
+        code.AppendLine(CultureInfo.InvariantCulture, $"// Written by `flagstaff generate typescript` from the flags of project {Literal(project)}. Generate it again after adding flags.")
+            .AppendLine("import 'tggl-client';")
+            .AppendLine()
+            .AppendLine("declare module 'tggl-client' {")
+            .AppendLine("  interface TgglFlags {");
+        foreach (var details in flags.OrderBy(f => f.Flag.Key, StringComparer.Ordinal))
+        {
+            var flag = details.Flag;
+            code.AppendLine(CultureInfo.InvariantCulture, $"    /** {Comment(flag.Name)}{(flag.Description is { Length: > 0 } d ? " \u2014 " + Comment(d) : "")} */");
+            var types = flag.Variations.Where(v => !v.Fallback && v.Value is not null).Select(v => TypeOf(v.Value!.Value)).Distinct(StringComparer.Ordinal).ToList();
+            var type = types.Count == 0 ? "unknown" : string.Join(" | ", types);
+            code.AppendLine(CultureInfo.InvariantCulture, $"    {Literal(flag.Key)}: {type};");
+        }
+
+        return code.AppendLine("  }").AppendLine("}").ToString();
+    }
+
+    // The value's own literal type: "Hello" | "Bye", true, 3, { "color": "black" }, readonly arrays.
+    private static string TypeOf(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => Literal(value.GetString()!),
+        JsonValueKind.Number => "number",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "readonly (" + (value.GetArrayLength() == 0 ? "never" : string.Join(" | ", value.EnumerateArray().Select(TypeOf).Distinct(StringComparer.Ordinal))) + ")[]",
+        JsonValueKind.Object => "{ " + string.Concat(value.EnumerateObject().Select(p => Literal(p.Name) + ": " + TypeOf(p.Value) + "; ")) + "}",
+        _ => "unknown",
+    };
+
+    private static string Literal(string text) => JsonSerializer.Serialize(text, DomainJson.Default.String);
+
+    private static string Comment(string text) => text.ReplaceLineEndings(" ").Replace("*/", "*\\/", StringComparison.Ordinal);
 }
