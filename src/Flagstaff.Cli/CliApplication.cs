@@ -13,7 +13,7 @@ internal static class CliApplication
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CliEnvironment environment)
     {
         var cli = new CliHost(output, error, environment);
-        var root = new RootCommand("Flagstaff: feature flags and safe releases, from the terminal. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 changes pending (dry runs, diff), 4 references found (refs --fail-on).")
+        var root = new RootCommand("Flagstaff: feature flags and safe releases, from the terminal. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 changes pending (dry runs, diff).")
         {
             EvalCommand.Create(output, error),
         };

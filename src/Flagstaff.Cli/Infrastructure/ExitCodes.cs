@@ -14,7 +14,4 @@ internal static class ExitCodes
 
     /// <summary>A dry run or a diff found changes (like <c>terraform plan -detailed-exitcode</c>).</summary>
     public const int ChangesPending = 3;
-
-    /// <summary><c>refs --fail-on</c> found references of the kinds it was told to fail on.</summary>
-    public const int ReferencesFound = 4;
 }
