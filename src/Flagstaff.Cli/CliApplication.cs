@@ -1,37 +1,34 @@
 using System.CommandLine;
 using Flagstaff.Cli.Commands;
+using Flagstaff.Cli.Infrastructure;
 
 namespace Flagstaff.Cli;
 
 /// <summary>The command tree of the <c>flagstaff</c> tool.</summary>
 internal static class CliApplication
 {
-    /// <summary>Exit code for success.</summary>
-    public const int Success = 0;
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        RunAsync(args, output, error, CliEnvironment.FromProcess());
 
-    /// <summary>Exit code for a failure that is not the input's fault (network, server).</summary>
-    public const int Failure = 1;
-
-    /// <summary>Exit code for unreadable or invalid input, including bad usage.</summary>
-    public const int InvalidInput = 2;
-
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CliEnvironment environment)
     {
-        var root = new RootCommand("Flagstaff: feature flags and safe releases, from the terminal.")
+        var cli = new CliHost(output, error, environment);
+        var root = new RootCommand("Flagstaff: feature flags and safe releases, from the terminal. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 changes pending (dry runs, diff).")
         {
             EvalCommand.Create(output, error),
         };
+        root.Options.Add(cli.JsonOption);
+        foreach (var command in AuthCommands.Create(cli).Concat(ManageCommands.Create(cli)).Concat(FlagsAsCodeCommands.Create(cli)).Append(PromoteCommand.Create(cli)).Append(GenerateCommands.Create(cli)))
+        {
+            root.Subcommands.Add(command);
+        }
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var parseError in parsed.Errors)
-            {
-                await error.WriteLineAsync($"error: {parseError.Message}").ConfigureAwait(false);
-            }
-
-            await error.WriteLineAsync("Run 'flagstaff --help' for usage.").ConfigureAwait(false);
-            return InvalidInput;
+            bool json = args.Contains("--json", StringComparer.Ordinal) || !environment.OutputIsTerminal;
+            cli.WriteError(json, string.Join("; ", parsed.Errors.Select(e => e.Message)), ExitCodes.InvalidInput, null, "run flagstaff --help (or flagstaff COMMAND --help) for usage");
+            return ExitCodes.InvalidInput;
         }
 
         var configuration = new InvocationConfiguration { Output = output, Error = error };

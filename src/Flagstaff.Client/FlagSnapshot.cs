@@ -166,6 +166,19 @@ public sealed class FlagSnapshot : IFlagEvaluator
         return Evaluate(flag, context, defaultValue, converter);
     }
 
+    /// <summary>The evaluation path of a <see cref="FlagHandle"/>: the flag already looked up (null when this configuration has none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal EvaluationDetail<T> Resolve<T, TConverter>(CompiledFlag? flag, string slug, EvaluationContext context, T defaultValue, TConverter converter)
+        where TConverter : struct, IFlagConverter<T>
+    {
+        if (flag is null || context is null)
+        {
+            return Miss(slug, context, defaultValue, converter);
+        }
+
+        return Evaluate(flag, context, defaultValue, converter);
+    }
+
     private EvaluationDetail<T> Evaluate<T, TConverter>(CompiledFlag flag, EvaluationContext context, T defaultValue, TConverter converter)
         where TConverter : struct, IFlagConverter<T>
     {

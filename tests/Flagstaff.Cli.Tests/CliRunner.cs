@@ -1,3 +1,5 @@
+using Flagstaff.Cli.Infrastructure;
+
 namespace Flagstaff.Cli.Tests;
 
 /// <summary>Runs the CLI in process, capturing what it writes.</summary>
@@ -7,7 +9,15 @@ internal static class CliRunner
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int exitCode = await CliApplication.RunAsync(args, output, error);
+        int exitCode = await CliApplication.RunAsync(args, output, error, new CliEnvironment { Variable = _ => null });
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(CliEnvironment environment, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exitCode = await CliApplication.RunAsync(args, output, error, environment);
         return (exitCode, output.ToString(), error.ToString());
     }
 }
@@ -20,6 +30,7 @@ internal sealed class TempFolder : IDisposable
     public string Write(string name, string content)
     {
         var file = System.IO.Path.Combine(Path, name);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
         File.WriteAllText(file, content);
         return file;
     }

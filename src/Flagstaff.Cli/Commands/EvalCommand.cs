@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Flagstaff.Cli.Infrastructure;
 using Flagstaff.Evaluation;
 
 namespace Flagstaff.Cli.Commands;
@@ -80,7 +81,7 @@ internal static class EvalCommand
                 }
 
                 output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-                return CliApplication.Success;
+                return ExitCodes.Success;
             }
             catch (CliException e)
             {
