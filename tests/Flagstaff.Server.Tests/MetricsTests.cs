@@ -292,6 +292,27 @@ public sealed class MetricsSettingsTests
     }
 
     [Fact]
+    public async Task With_an_OTLP_endpoint_metrics_and_traces_are_exported_to_it()
+    {
+        // A real HTTP receiver on loopback stands for the collector: the exporter posts OTLP/HTTP
+        // protobuf to the configured URL as is, and metric names and span paths travel as UTF-8 in it.
+        await using var collector = await WebhookReceiver.StartAsync();
+        await using var server = await ServerHost.StartAsync(DatabaseKind.Sqlite, settings: new Dictionary<string, string?>
+        {
+            ["Flagstaff:Telemetry:OtlpEndpoint"] = new Uri(collector.Address, "otlp").ToString(),
+            ["Flagstaff:Telemetry:OtlpProtocol"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+        });
+        using var client = new HttpClient { BaseAddress = server.Address };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/live")).StatusCode);
+
+        await collector.WaitForAsync(received => received.Any(r => r.Body.Contains("flagstaff.streams.open", StringComparison.Ordinal)), "the server's own metrics");
+        await collector.WaitForAsync(received => received.Any(r => r.Body.Contains("/health/live", StringComparison.Ordinal)), "the span of the request");
+        Assert.All(collector.Received, r => Assert.Equal("/otlp", r.Path));
+    }
+
+    [Fact]
     public async Task On_a_port_of_its_own_the_endpoint_answers_there_without_a_token_and_not_on_the_server_port()
     {
         int port = ServerHost.FreePort();
