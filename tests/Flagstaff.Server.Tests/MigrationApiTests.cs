@@ -314,6 +314,8 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
     {
         var project = await NewProjectAsync();
         await CreateMigrationAsync(project, "orders", Json("""{"path":"full"}"""), environments: Json($$"""{"production":{{Cohorts}}}"""));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (_, secret) = await WebhookTests.CreateWebhookAsync(Admin, project, new Uri(receiver.Address, "hook"), ["guard.rollback"]);
         using var sdk = WithKey(await ServerKeyAsync(project));
         await using var stream = await SseReader.ConnectAsync(sdk, "stream");
         Assert.Equal("config", (await stream.NextAsync()).Event);
@@ -339,6 +341,12 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
         Assert.Equal("guard-rollback", entry["action"]!.GetValue<string>());
         Assert.Equal("production", entry["environment"]!.GetValue<string>());
         Assert.Equal("new error rate 4.2 % over 60 s (210 of 5,000 calls) above 1 %: cohorts at live and rampdown moved to shadow", entry["comment"]!.GetValue<string>());
+
+        // A webhook that asked for rollbacks hears of it, signed, with the guard's words.
+        var delivered = (await receiver.WaitForAsync(received => received.Any(r => r.Accepted), "the rollback's webhook")).Single(r => r.Accepted);
+        Assert.Equal("guard.rollback", delivered.Event);
+        Assert.True(WebhookReceiver.Verify(secret, delivered.Signature, delivered.Body), delivered.Signature);
+        Assert.Contains("new error rate 4.2 %", delivered.Body, StringComparison.Ordinal);
 
         // SDKs hear of it like any change.
         SseEvent patch;
@@ -508,9 +516,10 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
     }
 }
 
-public sealed class SqliteMigrationApiTests(SqliteServer server) : MigrationApiTests(server), IClassFixture<SqliteServer>;
+// Servers whose webhooks may reach the loopback receiver of the guard test.
+public sealed class SqliteMigrationApiTests(SqliteWebhookServer server) : MigrationApiTests(server), IClassFixture<SqliteWebhookServer>;
 
-public sealed class PostgresMigrationApiTests(PostgresServer server) : MigrationApiTests(server), IClassFixture<PostgresServer>;
+public sealed class PostgresMigrationApiTests(PostgresWebhookServer server) : MigrationApiTests(server), IClassFixture<PostgresWebhookServer>;
 
 /// <summary>Two server processes on one PostgreSQL database: measurements taken by one node are judged by the guards of every node, and the rollback is made once.</summary>
 public sealed class MigrationNodesTests
