@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using Flagstaff.Server.Evaluation;
 using Flagstaff.Server.Telemetry;
 using Flagstaff.Testing;
@@ -170,6 +171,34 @@ public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase
 
     private static double Count(string text, string name, params (string Label, string Value)[] labels) =>
         Value(text, name, labels) is var value && double.IsNaN(value) ? 0 : value;
+
+    [Fact]
+    public async Task A_guard_rollback_is_counted_with_the_guard_that_tripped()
+    {
+        var project = await NewProjectAsync();
+        await CreateFlagAsync(project, "orders", new JsonObject
+        {
+            ["kind"] = "migration",
+            ["migration"] = JsonNode.Parse("""{"path":"full"}"""),
+            ["environments"] = JsonNode.Parse("""{"production":{"enabled":true,"rules":[],"defaultServe":{"variation":"live"}}}"""),
+        });
+        var key = (await (await Admin.PostJsonAsync($"api/projects/{project}/environments/production/keys", new JsonObject { ["name"] = "sdk", ["kind"] = "server" }))
+            .ReadJsonAsync(HttpStatusCode.Created))["secret"]!.GetValue<string>();
+        var before = await ScrapeAsync();
+        double Or0(double value) => double.IsNaN(value) ? 0 : value;
+        var rollbacks = Or0(Value(before, "flagstaff_guard_rollbacks_total", ("guard", "maxNewErrorRate")));
+        var judged = Or0(Value(before, "flagstaff_guard_evaluations_total"));
+
+        // 210 of 5,000 calls to new failed: 4.2 % against the 1 % the error-rate guard allows.
+        using var sdk = Server.Anonymous();
+        sdk.DefaultRequestHeaders.Add("X-Tggl-Api-Key", key);
+        await (await sdk.PostJsonAsync("migrations/report", JsonNode.Parse("""
+            {"measurements":[{"flag":"orders","stage":"live","operation":"read","from":1764115200000,"to":1764115205000,
+              "old":{"invoked":5000,"errors":0,"latency":[[14,5000]]},"new":{"invoked":5000,"errors":210,"latency":[[15,5000]]}}]}
+            """)!)).ReadJsonAsync(HttpStatusCode.Accepted);
+        await EventuallyAsync(async () => Or0(Value(await ScrapeAsync(), "flagstaff_guard_rollbacks_total", ("guard", "maxNewErrorRate"))) == rollbacks + 1, "the guard's rollback was not counted");
+        Assert.True(Or0(Value(await ScrapeAsync(), "flagstaff_guard_evaluations_total")) > judged, "the guards' judgement was not counted");
+    }
 
     private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
     {
