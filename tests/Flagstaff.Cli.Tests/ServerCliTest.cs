@@ -62,20 +62,11 @@ public abstract class ServerCliTest(CliServer fixture) : IDisposable
     protected async Task<string> NewProjectAsync()
     {
         var key = UniqueKey("p");
-        await (await Admin.PostJsonAsync("api/projects", new JsonObject { ["key"] = key, ["name"] = "Project " + key })).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        await Admin.CreateProjectAsync(key);
         return key;
     }
 
-    protected async Task<JsonNode> CreateFlagAsync(string project, string key, JsonObject? extra = null)
-    {
-        var body = new JsonObject { ["key"] = key, ["name"] = "Flag " + key };
-        foreach (var (name, value) in extra ?? [])
-        {
-            body[name] = value?.DeepClone();
-        }
-
-        return await (await Admin.PostJsonAsync($"api/projects/{project}/flags", body)).ReadJsonAsync(System.Net.HttpStatusCode.Created);
-    }
+    protected Task<JsonNode> CreateFlagAsync(string project, string key, JsonObject? extra = null) => Admin.CreateFlagAsync(project, key, extra);
 
     public void Dispose()
     {

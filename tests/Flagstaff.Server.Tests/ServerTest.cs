@@ -63,26 +63,11 @@ public abstract class ServerTest(ServerFixture fixture) : IAsyncLifetime
     protected async Task<string> NewProjectAsync(JsonNode? environments = null)
     {
         var key = UniqueKey("p");
-        var body = new JsonObject { ["key"] = key, ["name"] = "Project " + key };
-        if (environments is not null)
-        {
-            body["environments"] = environments;
-        }
-
-        await (await Admin.PostJsonAsync("api/projects", body)).ReadJsonAsync(System.Net.HttpStatusCode.Created);
+        await Admin.CreateProjectAsync(key, environments);
         return key;
     }
 
-    protected async Task<JsonNode> CreateFlagAsync(string project, string key, JsonObject? extra = null)
-    {
-        var body = new JsonObject { ["key"] = key, ["name"] = "Flag " + key };
-        foreach (var (name, value) in extra ?? [])
-        {
-            body[name] = value?.DeepClone();
-        }
-
-        return await (await Admin.PostJsonAsync($"api/projects/{project}/flags", body)).ReadJsonAsync(System.Net.HttpStatusCode.Created);
-    }
+    protected Task<JsonNode> CreateFlagAsync(string project, string key, JsonObject? extra = null) => Admin.CreateFlagAsync(project, key, extra);
 
     protected static JsonNode Json(string json) => JsonNode.Parse(json)!;
 

@@ -311,7 +311,7 @@ public sealed partial class MigrationRecorder(Store store, TimeProvider clock, F
             if (e is not StoreUnavailableException)
             {
                 LogFlushDropped(logger, e, windows.Count);
-                metrics.ReportItemsDropped(MetricKind, UsageRecorder.WriteFailed, windows.Count);
+                metrics.ReportItemsDropped(MetricKind, ReportDrop.WriteFailed, windows.Count);
                 return;
             }
 

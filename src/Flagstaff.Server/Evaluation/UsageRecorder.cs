@@ -68,6 +68,9 @@ public static class ReportDrop
     /// <summary>Usage under a client id that is too long or not text.</summary>
     public const string InvalidUsage = "invalidUsage";
 
+    /// <summary>Counts or measurements the database refused for good (their environment deleted meanwhile); counted in the metrics only.</summary>
+    public const string WriteFailed = "writeFailed";
+
     /// <summary>A new (value, client) series of a flag in a minute that already has as many as allowed.</summary>
     public const string FlagSeriesFull = "flagSeriesFull";
 
@@ -93,9 +96,6 @@ public static class ReportDrop
 public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOptions<EvaluationOptions> options, TimeProvider clock, FlagstaffMetrics metrics, ILogger<UsageRecorder> logger) : BackgroundService
 {
     public const int MaxPendingCounts = 200_000;
-
-    /// <summary>The drop reason of counts lost because the database refused them for good (an environment deleted meanwhile).</summary>
-    public const string WriteFailed = "writeFailed";
     private const string MetricKind = "usage";
     public const int MaxValueLength = 1_000;
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(5);
@@ -492,7 +492,7 @@ public sealed partial class UsageRecorder(Store store, Snapshots snapshots, IOpt
             if (e is not StoreUnavailableException)
             {
                 LogFlushDropped(logger, e, counts.Count);
-                metrics.ReportItemsDropped(MetricKind, WriteFailed, counts.Count);
+                metrics.ReportItemsDropped(MetricKind, ReportDrop.WriteFailed, counts.Count);
                 return;
             }
 
