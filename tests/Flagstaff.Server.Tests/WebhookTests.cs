@@ -97,8 +97,24 @@ public abstract class WebhookTests(ServerFixture fixture) : ServerTest(fixture)
         }
     }
 
-    private async Task<JsonArray> DeliveriesAsync(string project, string webhook) =>
-        (await Admin.GetJsonAsync($"api/projects/{project}/webhooks/{webhook}/deliveries"))["items"]!.AsArray();
+    /// <summary>
+    /// The delivery log once it has recorded every attempt <paramref name="receiver"/> saw: the server
+    /// writes an attempt's outcome after the receiver has answered, so the log can lag its last request.
+    /// </summary>
+    private async Task<JsonArray> DeliveriesAsync(string project, string webhook, WebhookReceiver receiver)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var log = (await Admin.GetJsonAsync($"api/projects/{project}/webhooks/{webhook}/deliveries"))["items"]!.AsArray();
+            if (log.Sum(d => d!["attempts"]!.GetValue<int>()) >= receiver.Received.Count || clock.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return log;
+            }
+
+            await Task.Delay(50);
+        }
+    }
 
     [Fact]
     public async Task Every_kind_of_change_is_delivered_signed_in_order_with_its_event_id()
@@ -145,7 +161,7 @@ public abstract class WebhookTests(ServerFixture fixture) : ServerTest(fixture)
         Assert.DoesNotContain(key["secret"]!.GetValue<string>(), received[4].Body, StringComparison.Ordinal);
 
         // The delivery log holds each, delivered at the first attempt, with the body exactly as sent.
-        var log = await DeliveriesAsync(project, webhook);
+        var log = await DeliveriesAsync(project, webhook, receiver);
         Assert.Equal(expected.Reverse(), log.Select(d => d!["event"]!.GetValue<string>()));
         Assert.All(log, d => Assert.Equal("delivered", d!["state"]!.GetValue<string>()));
         Assert.All(log, d => Assert.Equal(1, d!["attempts"]!.GetValue<int>()));
@@ -194,7 +210,7 @@ public abstract class WebhookTests(ServerFixture fixture) : ServerTest(fixture)
         Assert.True(first >= TimeSpan.FromSeconds(0.15), $"first retry after {first}");
         Assert.True(third > first + TimeSpan.FromSeconds(0.2), $"third retry after {third}, first after {first}");
 
-        var log = await DeliveriesAsync(project, webhook);
+        var log = await DeliveriesAsync(project, webhook, receiver);
         Assert.Equal(4, log[1]!["attempts"]!.GetValue<int>());
         Assert.Equal(200, log[1]!["lastStatus"]!.GetValue<int>());
         Assert.Equal(1, log[0]!["attempts"]!.GetValue<int>());
@@ -223,7 +239,7 @@ public abstract class WebhookTests(ServerFixture fixture) : ServerTest(fixture)
         // After the retry time (6 s here) it is given up, and the event behind it goes out.
         var received = await WaitAsync(receiver, r => r.Any(x => x.Event == "flag.turned-on"), "the next event", 30);
         Assert.All(received.TakeWhile(r => r.Event == "flag.created"), r => Assert.Equal(500, r.Answered));
-        var log = await DeliveriesAsync(project, webhook);
+        var log = await DeliveriesAsync(project, webhook, receiver);
         var failed = log.Single(d => d!["event"]!.GetValue<string>() == "flag.created")!;
         Assert.Equal("failed", failed["state"]!.GetValue<string>());
         Assert.True(failed["attempts"]!.GetValue<int>() >= 3);
@@ -251,7 +267,7 @@ public abstract class WebhookTests(ServerFixture fixture) : ServerTest(fixture)
 
         await WaitAsync(receiver, r => r.Count >= 2, "two attempts");
         Assert.All(receiver.Received, r => Assert.Equal("/hook", r.Path));
-        var delivery = (await DeliveriesAsync(project, webhook)).Single()!;
+        var delivery = (await DeliveriesAsync(project, webhook, receiver)).Single()!;
         Assert.Equal(307, delivery["lastStatus"]!.GetValue<int>());
         Assert.Contains("redirects are not followed", delivery["lastError"]!.GetValue<string>(), StringComparison.Ordinal);
     }
