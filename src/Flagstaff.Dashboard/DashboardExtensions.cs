@@ -1,6 +1,6 @@
 using Flagstaff.Dashboard.Components;
 using Flagstaff.Dashboard.Model;
-using Flagstaff.Server.Security;
+using Flagstaff.Management.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

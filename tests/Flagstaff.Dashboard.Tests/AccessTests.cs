@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

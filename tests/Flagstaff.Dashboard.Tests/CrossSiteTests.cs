@@ -1,6 +1,6 @@
 using System.Net;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
 using Flagstaff.Server.Reports;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Playwright;

@@ -1,5 +1,5 @@
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flagstaff.Domain;
 using Flagstaff.Server.Reports;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Playwright;

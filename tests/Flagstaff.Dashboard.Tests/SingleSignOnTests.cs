@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using System.Web;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;

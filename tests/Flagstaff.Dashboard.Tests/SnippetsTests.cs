@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 

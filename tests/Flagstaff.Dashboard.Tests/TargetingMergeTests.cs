@@ -1,6 +1,6 @@
 using Flagstaff.Dashboard.Model;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Tests;
 

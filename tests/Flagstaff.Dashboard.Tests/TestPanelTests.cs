@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
 using Flagstaff.Server.Reports;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Data.Sqlite;

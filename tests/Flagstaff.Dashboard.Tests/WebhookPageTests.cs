@@ -1,4 +1,4 @@
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 using Flagstaff.Testing;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;

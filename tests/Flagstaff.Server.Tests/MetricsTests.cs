@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Server.Reports;
-using Flagstaff.Server.Telemetry;
+using Flagstaff.Management.Telemetry;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Security;
+using Flagstaff.Management.Security;
 using Flagstaff.Testing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -343,7 +343,7 @@ public abstract class SecurityTests(ServerFixture fixture) : ServerTest(fixture)
 
             // A webhook's signing secret was sealed again too: the new key alone opens it.
             var (_, stored) = Assert.Single(await rotated.Services.GetRequiredService<Flagstaff.Storage.Store>().ReadAsync(s => s.ListWebhookSecretsAsync()));
-            var opened = rotated.Services.GetRequiredService<ServerKey>().Open(Webhooks.WebhookService.SecretPurpose, stored, out bool stale);
+            var opened = rotated.Services.GetRequiredService<ServerKey>().Open(Flagstaff.Management.Webhooks.WebhookService.SecretPurpose, stored, out bool stale);
             Assert.False(stale);
             Assert.Equal(webhookSecret, System.Text.Encoding.UTF8.GetString(opened));
         }

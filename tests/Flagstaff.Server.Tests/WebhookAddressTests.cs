@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Webhooks;
+using Flagstaff.Management.Webhooks;
 using Flagstaff.Testing;
 using Microsoft.Extensions.Options;
 

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Flagstaff.Cli.Infrastructure;
 using Flagstaff.Dashboard.Model;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Cli.Commands;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Flagstaff.Cli.Infrastructure;
 using Flagstaff.Dashboard.Model;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Cli.Commands;
 

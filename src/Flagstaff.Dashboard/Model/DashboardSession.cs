@@ -1,6 +1,6 @@
 using Flagstaff.Domain;
-using Flagstaff.Server.Security;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Security;
+using Flagstaff.Management.Services;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Http;
 

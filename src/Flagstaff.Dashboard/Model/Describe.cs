@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
 

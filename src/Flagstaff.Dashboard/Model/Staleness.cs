@@ -1,4 +1,4 @@
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
 

@@ -1,7 +1,7 @@
 using Flagstaff.DataPlane.Compilation;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
 

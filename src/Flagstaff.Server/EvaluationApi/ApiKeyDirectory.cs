@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using Flagstaff.DataPlane.Changes;
 using Flagstaff.Domain;
-using Flagstaff.Server.Security;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Security;
+using Flagstaff.Management.Services;
 using Flagstaff.Storage;
 
 namespace Flagstaff.Server.EvaluationApi;

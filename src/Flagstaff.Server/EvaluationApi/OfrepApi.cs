@@ -5,7 +5,7 @@ using Flagstaff.Domain;
 using Flagstaff.Evaluation;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Server.Streaming;
-using Flagstaff.Server.Telemetry;
+using Flagstaff.Management.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.EvaluationApi;

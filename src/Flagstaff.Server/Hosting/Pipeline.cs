@@ -2,7 +2,7 @@ using Flagstaff.Dashboard;
 using Flagstaff.Server.EvaluationApi;
 using Flagstaff.Server.ManagementApi;
 using Flagstaff.Server.Reports;
-using Flagstaff.Server.Security;
+using Flagstaff.Management.Security;
 using Flagstaff.Server.Streaming;
 
 namespace Flagstaff.Server.Hosting;

@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Flagstaff.Domain;
-using Flagstaff.Server.Security;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Security;
+using Flagstaff.Management.Services;
+using Flagstaff.Management.Webhooks;
 using Flagstaff.Storage;
 using Microsoft.Extensions.Options;
 
@@ -72,7 +73,7 @@ public static partial class Startup
             }
 
             resealed = await dataProtection.SealStoredAsync(s).ConfigureAwait(false) + (stale ? 1 : 0)
-                + await Webhooks.WebhookService.SealStoredAsync(s, serverKey).ConfigureAwait(false);
+                + await WebhookService.SealStoredAsync(s, serverKey).ConfigureAwait(false);
             return opened;
         }, cancellationToken).ConfigureAwait(false);
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Flagstaff.Server.Telemetry;
+using Flagstaff.Management.Telemetry;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;

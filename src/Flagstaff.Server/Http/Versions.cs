@@ -1,5 +1,5 @@
 using System.Globalization;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Services;
 
 namespace Flagstaff.Server.Http;
 

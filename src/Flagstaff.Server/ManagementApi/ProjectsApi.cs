@@ -1,7 +1,7 @@
 using Flagstaff.Domain;
 using Flagstaff.Server.Http;
-using Flagstaff.Server.Security;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Security;
+using Flagstaff.Management.Services;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flagstaff.Server.ManagementApi;

@@ -1,6 +1,6 @@
 using Flagstaff.Domain;
-using Flagstaff.Server.Security;
-using Flagstaff.Server.Services;
+using Flagstaff.Management.Security;
+using Flagstaff.Management.Services;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flagstaff.Server.ManagementApi;

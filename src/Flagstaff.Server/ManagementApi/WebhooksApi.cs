@@ -1,7 +1,7 @@
 using Flagstaff.Domain;
 using Flagstaff.Server.Http;
-using Flagstaff.Server.Security;
-using Flagstaff.Server.Webhooks;
+using Flagstaff.Management.Security;
+using Flagstaff.Management.Webhooks;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flagstaff.Server.ManagementApi;

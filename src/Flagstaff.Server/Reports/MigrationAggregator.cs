@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
-using Flagstaff.Server.Services;
-using Flagstaff.Server.Telemetry;
+using Flagstaff.Management.Services;
+using Flagstaff.Management.Telemetry;
 using Flagstaff.Storage;
 
 namespace Flagstaff.Server.Reports;

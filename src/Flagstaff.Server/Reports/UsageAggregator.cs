@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
 using Flagstaff.Server.EvaluationApi;
-using Flagstaff.Server.Telemetry;
+using Flagstaff.Management.Telemetry;
 using Flagstaff.Storage;
 using Microsoft.Extensions.Options;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Flagstaff.DataPlane.Snapshots;
-using Flagstaff.Server.Security;
+using Flagstaff.Management.Security;
 
 namespace Flagstaff.Server.Streaming;
 

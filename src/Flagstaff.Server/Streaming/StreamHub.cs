@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Threading.Tasks.Sources;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Server.EvaluationApi;
-using Flagstaff.Server.Telemetry;
+using Flagstaff.Management.Telemetry;
 
 namespace Flagstaff.Server.Streaming;
 
