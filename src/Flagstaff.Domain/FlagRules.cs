@@ -1,64 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
+using Flagstaff.Evaluation;
 
 namespace Flagstaff.Domain;
-
-/// <summary>What a clause's operator needs as its operand.</summary>
-public enum OperandKind
-{
-    /// <summary>Nothing (EMPTY, TRUE).</summary>
-    None,
-
-    /// <summary>A list of strings (<see cref="Clause.Values"/>).</summary>
-    Values,
-
-    /// <summary>One string (<see cref="Clause.Value"/>).</summary>
-    Text,
-
-    /// <summary>A regular expression (<see cref="Clause.Value"/>).</summary>
-    Pattern,
-
-    /// <summary>One number (<see cref="Clause.Value"/>).</summary>
-    Number,
-
-    /// <summary>An instant (<see cref="Clause.Date"/>).</summary>
-    Date,
-
-    /// <summary>A version such as 2.4.0 (<see cref="Clause.Version"/>).</summary>
-    Version,
-
-    /// <summary>A range in percent (<see cref="Clause.From"/>, <see cref="Clause.To"/>).</summary>
-    Range,
-}
 
 /// <summary>The checks every flag, targeting and segment passes before it is stored.</summary>
 public static class FlagRules
 {
-    /// <summary>The operators of the flag format and the operand each needs.</summary>
-    public static IReadOnlyDictionary<string, OperandKind> Operators { get; } = new Dictionary<string, OperandKind>(StringComparer.Ordinal)
-    {
-        ["EMPTY"] = OperandKind.None,
-        ["TRUE"] = OperandKind.None,
-        ["STR_EQUAL"] = OperandKind.Values,
-        ["STR_EQUAL_SOFT"] = OperandKind.Values,
-        ["STR_CONTAINS"] = OperandKind.Values,
-        ["STR_STARTS_WITH"] = OperandKind.Values,
-        ["STR_ENDS_WITH"] = OperandKind.Values,
-        ["STR_AFTER"] = OperandKind.Text,
-        ["STR_BEFORE"] = OperandKind.Text,
-        ["REGEXP"] = OperandKind.Pattern,
-        ["EQ"] = OperandKind.Number,
-        ["LT"] = OperandKind.Number,
-        ["GT"] = OperandKind.Number,
-        ["ARR_OVERLAP"] = OperandKind.Values,
-        ["DATE_AFTER"] = OperandKind.Date,
-        ["DATE_BEFORE"] = OperandKind.Date,
-        ["SEMVER_EQ"] = OperandKind.Version,
-        ["SEMVER_GTE"] = OperandKind.Version,
-        ["SEMVER_LTE"] = OperandKind.Version,
-        ["PERCENTAGE"] = OperandKind.Range,
-    };
-
     /// <summary>Checks a flag's settings: key, name, tags and variations against the value type.</summary>
     public static void CheckFlag(Flag flag, ValidationErrors errors)
     {
@@ -296,9 +244,9 @@ public static class FlagRules
             return;
         }
 
-        if (!Operators.TryGetValue(clause.Operator, out var operand))
+        if (!Operators.Operands.TryGetValue(clause.Operator, out var operand))
         {
-            errors.Add(path + ".operator", $"\"{Limits.Truncate(clause.Operator)}\" is not an operator; use one of {string.Join(", ", Operators.Keys)}");
+            errors.Add(path + ".operator", $"\"{Limits.Truncate(clause.Operator)}\" is not an operator; use one of {string.Join(", ", Operators.Operands.Keys)}");
             return;
         }
 

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Flagstaff.Client.Internal;
 
-/// <summary>The body of <c>POST /report</c> (spec/wire-api.md): every part optional.</summary>
+/// <summary>The body of <c>POST /report</c> (docs/wire/wire-api.md): every part optional.</summary>
 internal sealed class UsageReportBody
 {
     public List<UsageReportClient>? Clients { get; set; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
@@ -18,8 +19,8 @@ public static class Describe
         }
 
         var op = clause.Operator ?? "?";
-        var text = $"{clause.Property} {Operators.Label(op, clause.Negate)}";
-        var operand = Operators.Operand(op) switch
+        var text = $"{clause.Property} {OperatorChoices.Label(op, clause.Negate)}";
+        var operand = OperatorChoices.Operand(op) switch
         {
             OperandKind.Values => List(clause.Values ?? []),
             OperandKind.Text or OperandKind.Pattern => clause.Value is { ValueKind: JsonValueKind.String } value ? "\u201c" + value.GetString() + "\u201d" : JsonValues.Show(clause.Value),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
@@ -87,7 +88,7 @@ public sealed class ClauseDraft
     public string Property { get; set; } = "";
 
     /// <summary>The operator.</summary>
-    public string Operator { get; set; } = "STR_EQUAL";
+    public string Operator { get; set; } = Operators.StrEqual;
 
     /// <summary>Whether the clause is negated.</summary>
     public bool Negate { get; set; }
@@ -124,8 +125,8 @@ public sealed class ClauseDraft
             return new ClauseDraft { IsSegment = true, Segment = clause.Segment, Negate = clause.Negate };
         }
 
-        var op = clause.Operator ?? "STR_EQUAL";
-        var operand = Operators.Operand(op) switch
+        var op = clause.Operator ?? Operators.StrEqual;
+        var operand = OperatorChoices.Operand(op) switch
         {
             OperandKind.Values => string.Join(Environment.NewLine, clause.Values ?? []),
             OperandKind.Text or OperandKind.Pattern => clause.Value is { ValueKind: JsonValueKind.String } text ? text.GetString()! : clause.Value?.ToString() ?? "",
@@ -149,7 +150,7 @@ public sealed class ClauseDraft
         }
 
         var clause = new Clause { Property = Property.Trim(), Operator = Operator, Negate = Negate };
-        return Operators.Operand(Operator) switch
+        return OperatorChoices.Operand(Operator) switch
         {
             OperandKind.Values => clause with { Values = SplitValues(Operand) },
             OperandKind.Text or OperandKind.Pattern => clause with { Value = JsonValues.String(Operand) },

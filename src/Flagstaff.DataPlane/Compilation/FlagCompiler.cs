@@ -89,12 +89,12 @@ public static class FlagCompiler
         var schedule = new List<WireRule>();
         if (rule.Schedule?.From is { } from)
         {
-            schedule.Add(WireRule.Date("timestamp", "DATE_AFTER", from));
+            schedule.Add(WireRule.Date("timestamp", Operators.DateAfter, from));
         }
 
         if (rule.Schedule?.Until is { } until)
         {
-            schedule.Add(WireRule.Date("timestamp", "DATE_BEFORE", until));
+            schedule.Add(WireRule.Date("timestamp", Operators.DateBefore, until));
         }
 
         foreach (var clauses in alternatives)
@@ -108,7 +108,7 @@ public static class FlagCompiler
                 {
                     var rules = new List<WireRule>(common)
                     {
-                        WireRule.Date("timestamp", "DATE_AFTER", step.At),
+                        WireRule.Date("timestamp", Operators.DateAfter, step.At),
                         WireRule.Percentage(property, 0, Units(step.Percentage) / Scale, flag.Seed),
                     };
                     WriteCondition(writer, rules, variations[rule.Serve.Variation!], conditionVariations);
@@ -193,7 +193,7 @@ public static class FlagCompiler
                 options = [];
                 if (segment.Ids.Count > 0)
                 {
-                    options.Add([new WireRule(segment.IdProperty ?? project.StickinessProperty, "STR_EQUAL", clause.Negate) { Values = segment.Ids }]);
+                    options.Add([new WireRule(segment.IdProperty ?? project.StickinessProperty, Operators.StrEqual, clause.Negate) { Values = segment.Ids }]);
                 }
 
                 if (segment.Clauses.Count > 0)
@@ -215,12 +215,12 @@ public static class FlagCompiler
     private static WireRule ToWire(Clause clause, Flag flag)
     {
         var rule = new WireRule(clause.Property!, clause.Operator!, clause.Negate);
-        return FlagRules.Operators[clause.Operator!] switch
+        return Operators.Operands[clause.Operator!] switch
         {
             OperandKind.Values => rule with
             {
                 // STR_EQUAL_SOFT lower-cases the property, never the values: store them lower-cased.
-                Values = clause.Operator == "STR_EQUAL_SOFT" ? [.. clause.Values!.Select(Flagstaff.Evaluation.TextRules.ToLowerCase)] : clause.Values,
+                Values = clause.Operator == Operators.StrEqualSoft ? [.. clause.Values!.Select(Flagstaff.Evaluation.TextRules.ToLowerCase)] : clause.Values,
             },
             OperandKind.Text or OperandKind.Pattern => rule with { Text = clause.Value!.Value.GetString() },
             OperandKind.Number => rule with { Number = clause.Value!.Value.GetDouble() },
@@ -292,7 +292,7 @@ public static class FlagCompiler
         };
 
         public static WireRule Percentage(string key, double start, double end, uint seed) =>
-            new(key, "PERCENTAGE", false) { RangeStart = start, RangeEnd = end, Seed = seed };
+            new(key, Operators.Percentage, false) { RangeStart = start, RangeEnd = end, Seed = seed };
 
         public void WriteTo(Utf8JsonWriter writer)
         {

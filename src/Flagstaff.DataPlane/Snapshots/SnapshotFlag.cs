@@ -4,7 +4,7 @@ using Flagstaff.Evaluation;
 namespace Flagstaff.DataPlane.Snapshots;
 
 /// <summary>
-/// A flag as an environment snapshot holds it, compiled for that environment: its wire configuration (spec/flag-format.md) and what the
+/// A flag as an environment snapshot holds it, compiled for that environment: its wire configuration (docs/wire/flag-format.md) and what the
 /// server needs besides to explain results (which variation each condition serves).
 /// </summary>
 public sealed class SnapshotFlag

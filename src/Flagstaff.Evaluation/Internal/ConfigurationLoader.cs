@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Flagstaff.Evaluation.Internal;
 
 /// <summary>
-/// Reads the flag format (spec/flag-format.md) with a forward-only <see cref="Utf8JsonReader"/>, checks
+/// Reads the flag format (docs/wire/flag-format.md) with a forward-only <see cref="Utf8JsonReader"/>, checks
 /// every field and compiles each flag. No document tree is built, so loading costs little more memory
 /// than the compiled flags themselves. Unknown fields are skipped (the format may grow).
 /// </summary>
@@ -538,26 +538,26 @@ internal sealed class ConfigurationLoader : IDisposable
 
         Rule? rule = op switch
         {
-            "EMPTY" => new EmptyRule(key, negate),
-            "TRUE" => new TrueRule(key, negate),
-            "STR_EQUAL" => Strings(raw.Values) is { } v ? new StrEqualRule(key, negate, new StringSet(v)) : null,
-            "STR_EQUAL_SOFT" => Strings(raw.Values) is { } v ? new StrEqualSoftRule(key, negate, new StringSet(v)) : null,
-            "STR_CONTAINS" => Strings(raw.Values) is { } v ? new StrContainsRule(key, negate, v) : null,
-            "STR_STARTS_WITH" => Strings(raw.Values) is { } v ? new StrStartsWithRule(key, negate, v) : null,
-            "STR_ENDS_WITH" => Strings(raw.Values) is { } v ? new StrEndsWithRule(key, negate, v) : null,
-            "STR_AFTER" => RequireString(raw.Value, "value") is { } s ? new StrCompareRule(key, negate, s, after: true) : null,
-            "STR_BEFORE" => RequireString(raw.Value, "value") is { } s ? new StrCompareRule(key, negate, s, after: false) : null,
-            "REGEXP" => RequireString(raw.Value, "value") is { } pattern ? CompileRegex(key, negate, pattern) : null,
-            "EQ" => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Equal) : null,
-            "LT" => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Less) : null,
-            "GT" => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Greater) : null,
-            "ARR_OVERLAP" => Strings(raw.Values) is { } v ? new ArrOverlapRule(key, negate, new StringSet(v)) : null,
-            "DATE_AFTER" => Date(key, negate, raw, after: true),
-            "DATE_BEFORE" => Date(key, negate, raw, after: false),
-            "SEMVER_EQ" => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.Equal) : null,
-            "SEMVER_GTE" => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.GreaterOrEqual) : null,
-            "SEMVER_LTE" => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.LessOrEqual) : null,
-            "PERCENTAGE" => Percentage(key, negate, raw),
+            Operators.Empty => new EmptyRule(key, negate),
+            Operators.True => new TrueRule(key, negate),
+            Operators.StrEqual => Strings(raw.Values) is { } v ? new StrEqualRule(key, negate, new StringSet(v)) : null,
+            Operators.StrEqualSoft => Strings(raw.Values) is { } v ? new StrEqualSoftRule(key, negate, new StringSet(v)) : null,
+            Operators.StrContains => Strings(raw.Values) is { } v ? new StrContainsRule(key, negate, v) : null,
+            Operators.StrStartsWith => Strings(raw.Values) is { } v ? new StrStartsWithRule(key, negate, v) : null,
+            Operators.StrEndsWith => Strings(raw.Values) is { } v ? new StrEndsWithRule(key, negate, v) : null,
+            Operators.StrAfter => RequireString(raw.Value, "value") is { } s ? new StrCompareRule(key, negate, s, after: true) : null,
+            Operators.StrBefore => RequireString(raw.Value, "value") is { } s ? new StrCompareRule(key, negate, s, after: false) : null,
+            Operators.Regexp => RequireString(raw.Value, "value") is { } pattern ? CompileRegex(key, negate, pattern) : null,
+            Operators.Eq => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Equal) : null,
+            Operators.Lt => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Less) : null,
+            Operators.Gt => RequireNumber(raw.Value, "value") is { } n ? new NumberRule(key, negate, n, NumberComparison.Greater) : null,
+            Operators.ArrOverlap => Strings(raw.Values) is { } v ? new ArrOverlapRule(key, negate, new StringSet(v)) : null,
+            Operators.DateAfter => Date(key, negate, raw, after: true),
+            Operators.DateBefore => Date(key, negate, raw, after: false),
+            Operators.SemverEq => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.Equal) : null,
+            Operators.SemverGte => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.GreaterOrEqual) : null,
+            Operators.SemverLte => Version(raw.Version) is { } ver ? new VersionRule(key, negate, ver, VersionComparison.LessOrEqual) : null,
+            Operators.Percentage => Percentage(key, negate, raw),
             _ => UnknownOperator(op),
         };
 

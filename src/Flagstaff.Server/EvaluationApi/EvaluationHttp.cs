@@ -159,7 +159,7 @@ public static class EvaluationHttp
     }
 
     /// <summary>
-    /// The keys the server adds unless the caller set them (spec/flag-format.md): <c>ip</c> and
+    /// The keys the server adds unless the caller set them (docs/wire/flag-format.md): <c>ip</c> and
     /// <c>referer</c> here; <c>timestamp</c> is the clock passed to evaluation.
     /// </summary>
     public static KeyValuePair<string, ContextValue>[] ServerProperties(HttpContext http)

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace Flagstaff.Server.EvaluationApi;
 
 /// <summary>
-/// The OpenFeature Remote Evaluation Protocol (spec/ofrep/openapi.yaml), so that every OpenFeature SDK
+/// The OpenFeature Remote Evaluation Protocol (docs/wire/ofrep/openapi.yaml), so that every OpenFeature SDK
 /// with an OFREP provider evaluates against Flagstaff. Reasons are the schema's own: TARGETING_MATCH (a
 /// rule decided), SPLIT (a percentage decided, whichever bucket), STATIC (no rule decided: the default
 /// served), DISABLED (the flag is off or serves its fallback, so the value is left out and the client

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Flagstaff.Server.EvaluationApi;
 
 /// <summary>
-/// The Tggl-compatible evaluation API (spec/wire-api.md): <c>POST /flags</c>, <c>GET /config</c>,
+/// The Tggl-compatible evaluation API (docs/wire/wire-api.md): <c>POST /flags</c>, <c>GET /config</c>,
 /// <c>GET /typing</c> (<c>POST /report</c> is in <see cref="Reports.ReportApi"/>). Every answer comes from the in-memory snapshot of the key's
 /// environment; errors are <c>{"error": "..."}</c>. These handlers are the hot path of the server, so
 /// they read and write JSON directly on the connection's pipes.

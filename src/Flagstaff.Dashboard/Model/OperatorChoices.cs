@@ -1,4 +1,5 @@
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 
 namespace Flagstaff.Dashboard.Model;
 
@@ -13,21 +14,21 @@ public sealed record OperatorChoice(string Operator, bool Negate, string Label)
 }
 
 /// <summary>The operators that fit each type of context property, in words.</summary>
-public static class Operators
+public static class OperatorChoices
 {
-    private static readonly string[] Text = ["STR_EQUAL", "STR_EQUAL_SOFT", "STR_CONTAINS", "STR_STARTS_WITH", "STR_ENDS_WITH", "REGEXP", "STR_AFTER", "STR_BEFORE", "PERCENTAGE", "EMPTY"];
-    private static readonly string[] Numbers = ["EQ", "LT", "GT", "EMPTY"];
-    private static readonly string[] Versions = ["SEMVER_EQ", "SEMVER_GTE", "SEMVER_LTE", "EMPTY"];
-    private static readonly string[] Dates = ["DATE_AFTER", "DATE_BEFORE", "EMPTY"];
-    private static readonly string[] Booleans = ["TRUE", "EMPTY"];
-    private static readonly string[] Lists = ["ARR_OVERLAP", "EMPTY"];
+    private static readonly string[] Text = [Operators.StrEqual, Operators.StrEqualSoft, Operators.StrContains, Operators.StrStartsWith, Operators.StrEndsWith, Operators.Regexp, Operators.StrAfter, Operators.StrBefore, Operators.Percentage, Operators.Empty];
+    private static readonly string[] Numbers = [Operators.Eq, Operators.Lt, Operators.Gt, Operators.Empty];
+    private static readonly string[] Versions = [Operators.SemverEq, Operators.SemverGte, Operators.SemverLte, Operators.Empty];
+    private static readonly string[] Dates = [Operators.DateAfter, Operators.DateBefore, Operators.Empty];
+    private static readonly string[] Booleans = [Operators.True, Operators.Empty];
+    private static readonly string[] Lists = [Operators.ArrOverlap, Operators.Empty];
 
     /// <summary>The operators offered for a property of a type (every operator when the type is unknown).</summary>
     public static IReadOnlyList<OperatorChoice> For(PropertyType? type)
     {
         var operators = type switch
         {
-            null => [.. FlagRules.Operators.Keys],
+            null => [.. Operators.Operands.Keys],
             PropertyType.Number => Numbers,
             PropertyType.Version => Versions,
             PropertyType.Date => Dates,
@@ -85,5 +86,5 @@ public static class Operators
     };
 
     /// <summary>What an operator needs as its operand (nothing for an unknown one).</summary>
-    public static OperandKind Operand(string? op) => op is not null && FlagRules.Operators.TryGetValue(op, out var kind) ? kind : OperandKind.None;
+    public static OperandKind Operand(string? op) => op is not null && Operators.Operands.TryGetValue(op, out var kind) ? kind : OperandKind.None;
 }
