@@ -15,6 +15,9 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # The metrics tests start a Prometheus of their own (on loopback, with a temporary configuration).
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
+# Native AOT (the AOT smoke test) links with clang against zlib.
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} from Debian's packages..."
   as_root apt-get update -qq
@@ -46,6 +49,13 @@ export FLAGSTAFF_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;D
 
 echo "== Test vectors against the reference evaluator (tggl-core)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && node check-vectors.mjs)
+
+echo "== AOT smoke test (the IsAotCompatible libraries, published with native AOT)"
+aot_out=$(mktemp -d /tmp/flagstaff-aot.XXXXXX)
+dotnet publish tests/Flagstaff.Aot.Smoke -c Release -o "$aot_out" --nologo -v quiet
+"$aot_out/Flagstaff.Aot.Smoke" > "$aot_out/output.txt"
+diff -u tests/Flagstaff.Aot.Smoke/expected.txt "$aot_out/output.txt"
+rm -rf "$aot_out"
 
 echo "== .NET tests"
 dotnet test Flagstaff.slnx --nologo "$@"

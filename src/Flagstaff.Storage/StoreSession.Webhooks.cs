@@ -2,32 +2,6 @@ using Flagstaff.Domain;
 
 namespace Flagstaff.Storage;
 
-/// <summary>A delivery due to be sent, with what sending it needs from its webhook.</summary>
-/// <param name="Delivery">The delivery.</param>
-/// <param name="ProjectId">The webhook's project.</param>
-/// <param name="Url">Where to send it.</param>
-/// <param name="SealedSecret">The webhook's signing secret, sealed with the server key.</param>
-public sealed record DueWebhookDelivery(WebhookDelivery Delivery, string ProjectId, string Url, string SealedSecret);
-
-/// <summary>How one attempt at a delivery ended.</summary>
-public sealed record WebhookAttempt
-{
-    /// <summary>Where the delivery stands after it.</summary>
-    public WebhookDeliveryState State { get; init; }
-
-    /// <summary>When it was made.</summary>
-    public DateTimeOffset At { get; init; }
-
-    /// <summary>When to try again (while still pending).</summary>
-    public DateTimeOffset NextAttemptAt { get; init; }
-
-    /// <summary>The receiver's HTTP status, if it answered.</summary>
-    public int? Status { get; init; }
-
-    /// <summary>Why it failed, if it did.</summary>
-    public string? Error { get; init; }
-}
-
 public sealed partial class StoreSession
 {
     private sealed class WebhookRow

@@ -174,7 +174,7 @@ public sealed class EvaluationTests
         var value = expect["value"];
         int condition = expect["condition"]?.GetValue<int>() ?? -1;
 
-        // The SDK adds the current time as "timestamp" (spec/flag-format.md); a vector written for a
+        // The SDK adds the current time as "timestamp" (docs/wire/flag-format.md); a vector written for a
         // context without one may then legitimately differ: the core, given the same time, decides.
         var core = client.GetSnapshot().Configuration!;
         var withNow = core.Evaluate(slug, context, now.ToUnixTimeMilliseconds());

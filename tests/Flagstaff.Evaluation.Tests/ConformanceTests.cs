@@ -6,7 +6,7 @@ namespace Flagstaff.Evaluation.Tests;
 
 /// <summary>
 /// The data-driven conformance suite: every case of the JSON test vectors (written from
-/// spec/flag-format.md and checked against the reference JavaScript evaluator by tests/interop).
+/// docs/wire/flag-format.md and checked against the reference JavaScript evaluator by tests/interop).
 /// </summary>
 public class ConformanceTests
 {

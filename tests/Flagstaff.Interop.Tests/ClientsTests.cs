@@ -139,13 +139,13 @@ public sealed class ClientsTests
             {
                 Assert.True(result["errorCode"] is null, result.ToJsonString());
                 Assert.True(JsonNode.DeepEquals(JsonNode.Parse(ours.Value!.ToJson()), result["value"]), $"{flag}: {result.ToJsonString()}, ours {ours}");
-                // A default split's last bucket is the wire default: still a split (spec/wire-api.md).
+                // A default split's last bucket is the wire default: still a split (docs/wire/wire-api.md).
                 bool defaultIsSplit = Flags.Single(f => f.Key == flag).Targeting.Contains("\"defaultServe\":{\"split\"", StringComparison.Ordinal);
                 Assert.Equal(ours.Reason switch { EvaluationReason.Split => "SPLIT", EvaluationReason.TargetingMatch => "TARGETING_MATCH", _ => defaultIsSplit ? "SPLIT" : "STATIC" }, result["reason"]!.GetValue<string>());
             }
             else
             {
-                // An inactive flag is answered without a value (spec/wire-api.md), so the application
+                // An inactive flag is answered without a value (docs/wire/wire-api.md), so the application
                 // gets the default in its code. @openfeature/ofrep-provider 0.1.3, the newest release,
                 // predates that part of OFREP and reports it as a general error; either way the value
                 // the application gets is its own default.
