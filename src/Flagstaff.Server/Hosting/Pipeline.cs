@@ -38,6 +38,7 @@ public static class Pipeline
         app.MapSegmentsApi();
         app.MapAuditApi();
         app.MapWebhooksApi();
+        app.MapCodeReferencesApi();
         app.MapFlagstaffDashboard();
         return app;
     }
