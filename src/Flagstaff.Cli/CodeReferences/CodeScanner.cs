@@ -76,15 +76,15 @@ internal sealed class CodeScanner
             }
         }
 
-        foreach (var (key, aliases) in config.Aliases)
+        foreach (var (key, aliases) in config.Aliases ?? new Dictionary<string, IReadOnlyList<string>>())
         {
-            foreach (var alias in aliases.Where(a => a.Length > 0))
+            foreach (var alias in (aliases ?? []).Where(a => a.Length > 0))
             {
                 terms.TryAdd(alias, new Term(alias, key, false));
             }
         }
 
-        foreach (var call in DefaultCalls.Concat(config.Calls).Where(c => c.Length > 0))
+        foreach (var call in DefaultCalls.Concat(config.Calls ?? []).Where(c => c.Length > 0))
         {
             terms.TryAdd(call, new Term(call, "", true));
         }
@@ -156,7 +156,7 @@ internal sealed class CodeScanner
         long started = Stopwatch.GetTimestamp();
         var files = new List<(string Full, string Relative)>();
         int skippedLarge = 0;
-        var excluded = GitIgnore.Parse("", _config.Exclude);
+        var excluded = GitIgnore.Parse("", _config.Exclude ?? []);
         Walk(Path.GetFullPath(root), "", [excluded], files, ref skippedLarge, skipFile is null ? null : Path.GetFullPath(skipFile), cancellationToken);
 
         var all = new ConcurrentBag<List<FoundReference>>();

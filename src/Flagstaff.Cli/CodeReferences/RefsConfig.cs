@@ -10,17 +10,18 @@ namespace Flagstaff.Cli.CodeReferences;
 /// </summary>
 internal sealed record RefsConfig
 {
+    // Nullable: the generated deserializer sets every init-only member, so an initializer's default would be lost.
     /// <summary>More names for flags, by flag key: constants, wrapper properties, anything the code calls them.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> Aliases { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Aliases { get; init; }
 
     /// <summary>Whether a key of several words is also found as camelCase, PascalCase, snake_case and SCREAMING_SNAKE (default true).</summary>
     public bool? CaseAliases { get; init; }
 
     /// <summary>More functions whose first argument, a string literal, is a flag key (to find references to unknown flags).</summary>
-    public IReadOnlyList<string> Calls { get; init; } = [];
+    public IReadOnlyList<string>? Calls { get; init; }
 
     /// <summary>More paths to skip, in .gitignore syntax, relative to the scanned folder.</summary>
-    public IReadOnlyList<string> Exclude { get; init; } = [];
+    public IReadOnlyList<string>? Exclude { get; init; }
 
     /// <summary>The configuration file names looked for, in order.</summary>
     public static readonly string[] FileNames = [".flagstaff/refs.json", "flagstaff-refs.json"];

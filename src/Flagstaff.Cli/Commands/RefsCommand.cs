@@ -57,7 +57,7 @@ internal static class RefsCommand
             var unreferenced = flags.Where(f => f.Flag.ArchivedAt is null && !byFlag.ContainsKey(f.Flag.Key)).Select(f => f.Flag.Key).ToList();
             var toArchived = result.References.Where(r => r.Known && archived.Contains(r.Key)).ToList();
             var unknown = result.References.Where(r => !r.Known).ToList();
-            var unknownAliases = settings.Aliases.Keys.Where(k => flags.All(f => f.Flag.Key != k)).Order(StringComparer.Ordinal).ToList();
+            var unknownAliases = (settings.Aliases?.Keys ?? []).Where(k => flags.All(f => f.Flag.Key != k)).Order(StringComparer.Ordinal).ToList();
 
             CodeReferenceScanView? uploaded = null;
             if (parse.GetValue(upload))
