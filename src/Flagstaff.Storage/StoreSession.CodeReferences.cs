@@ -54,8 +54,15 @@ public sealed partial class StoreSession
             $"INSERT INTO code_reference_scans ({CodeReferenceScanColumns}) VALUES (@ProjectId, @Repository, @Branch, @Commit, @scanned, @uploaded, @UploadedBy, @files, @flags)",
             new
             {
-                scan.ProjectId, scan.Repository, scan.Branch, scan.Commit, scanned = Ms(scan.ScannedAt), uploaded = Ms(scan.UploadedAt), scan.UploadedBy,
-                files = (long)scan.Files, flags = Json(scan.Flags, DomainJson.Default.IReadOnlyListFlagCodeReferences),
+                scan.ProjectId,
+                scan.Repository,
+                scan.Branch,
+                scan.Commit,
+                scanned = Ms(scan.ScannedAt),
+                uploaded = Ms(scan.UploadedAt),
+                scan.UploadedBy,
+                files = (long)scan.Files,
+                flags = Json(scan.Flags, DomainJson.Default.IReadOnlyListFlagCodeReferences),
             }).ConfigureAwait(false);
     }
 

@@ -14,8 +14,14 @@ public sealed class StalenessTests
     {
         Flag = new Flag
         {
-            Id = key, ProjectId = "p", Key = key, Name = key, Kind = FlagKind.Operational, ValueType = FlagValueType.Boolean,
-            CreatedAt = Now.AddDays(-daysOld), UpdatedAt = Now.AddDays(-daysOld),
+            Id = key,
+            ProjectId = "p",
+            Key = key,
+            Name = key,
+            Kind = FlagKind.Operational,
+            ValueType = FlagValueType.Boolean,
+            CreatedAt = Now.AddDays(-daysOld),
+            UpdatedAt = Now.AddDays(-daysOld),
         },
     };
 
