@@ -1,9 +1,13 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
+using Flagstaff.DataPlane.Changes;
+using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
 using Flagstaff.Server.Services;
 using Flagstaff.Server.Webhooks;
 using Flagstaff.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Flagstaff.Benchmarks;
@@ -66,12 +70,22 @@ public abstract class ScaleBenchmarkBase
         return store;
     }
 
-    /// <summary>The change runner the services write through, with a feed that counts every change as served at once (no evaluation snapshots here).</summary>
-    protected static ChangeRunner Changes(Store store)
+    /// <summary>
+    /// The change runner the services write through, with the data plane's snapshots running as on a
+    /// server: a change is measured until this node serves it.
+    /// </summary>
+    protected ChangeRunner Changes(Store store)
     {
-        var feed = new ConfigChangeFeed();
-        feed.Subscribe(change => feed.MarkApplied(change.EnvironmentId, change.Version));
-        return new ChangeRunner(store, TimeProvider.System, feed, new WebhookOutbox());
+        var feed = new ChangeFeed();
+        var snapshots = new SnapshotCache(new StoreChangeSource(store), feed, TimeProvider.System, Options.Create(new SnapshotOptions()), NullLogger<SnapshotCache>.Instance);
+        snapshots.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        snapshots.WaitUntilLoadedAsync(CancellationToken.None).GetAwaiter().GetResult();
+        _cleanups.Add(() =>
+        {
+            snapshots.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+            snapshots.Dispose();
+        });
+        return new ChangeRunner(store, TimeProvider.System, feed, snapshots, new WebhookOutbox());
     }
 
     protected void CleanUp()
@@ -164,7 +178,7 @@ public class ScaleImportBenchmarks : ScaleBenchmarkBase
 [SimpleJob(RunStrategy.Throughput, launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class ScaleQueryBenchmarks : ScaleBenchmarkBase
 {
-    private EnvironmentCompiler _compiler = null!;
+    private StoreChangeSource _source = null!;
     private FlagService _flags = null!;
     private string _environmentId = "";
 
@@ -174,7 +188,7 @@ public class ScaleQueryBenchmarks : ScaleBenchmarkBase
         var store = NewStoreAsync().GetAwaiter().GetResult();
         var changes = Changes(store);
         new ImportExportService(store, changes).ImportAsync(Document(), Actor.System("benchmark")).GetAwaiter().GetResult();
-        _compiler = new EnvironmentCompiler(store);
+        _source = new StoreChangeSource(store);
         _flags = new FlagService(store, changes);
         _environmentId = store.ReadAsync(s => s.ListAllEnvironmentsAsync()).GetAwaiter().GetResult().Single().Id;
     }
@@ -184,7 +198,7 @@ public class ScaleQueryBenchmarks : ScaleBenchmarkBase
 
     /// <summary>Reads every flag and its targeting, compiles them to the wire format and the evaluator.</summary>
     [Benchmark]
-    public async Task<int> CompileEnvironment() => (await _compiler.CompileAsync(_environmentId))!.Flags.Count;
+    public async Task<int> CompileEnvironment() => (await _source.LoadAsync(_environmentId, CancellationToken.None))!.Flags.Count;
 
     /// <summary>The first page of the flag list (50 flags with their targeting).</summary>
     [Benchmark]

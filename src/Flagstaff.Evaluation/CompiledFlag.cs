@@ -9,9 +9,9 @@ namespace Flagstaff.Evaluation;
 public sealed class CompiledFlag
 {
     private readonly Condition[] _conditions;
-    private readonly Variation _defaultVariation;
+    private readonly ServedVariation _defaultVariation;
 
-    internal CompiledFlag(string slug, Condition[] conditions, Variation defaultVariation, string? error)
+    internal CompiledFlag(string slug, Condition[] conditions, ServedVariation defaultVariation, string? error)
     {
         Slug = slug;
         SlugHash = FlagMap.Hash(slug);
@@ -38,12 +38,12 @@ public sealed class CompiledFlag
     public bool IsSplit(int index) => _conditions[index].IsSplit;
 
     /// <summary>The variation condition <paramref name="index"/> serves.</summary>
-    public Variation GetConditionVariation(int index) => _conditions[index].Variation;
+    public ServedVariation GetConditionVariation(int index) => _conditions[index].Variation;
 
     /// <summary>What the flag serves when no condition matches.</summary>
-    public Variation DefaultVariation => _defaultVariation;
+    public ServedVariation DefaultVariation => _defaultVariation;
 
-    internal static CompiledFlag Invalid(string slug, string error) => new(slug, [], Variation.Inactive, error);
+    internal static CompiledFlag Invalid(string slug, string error) => new(slug, [], ServedVariation.Inactive, error);
 
     /// <summary>
     /// Evaluates the flag for a context. Never throws for a valid flag and context.
@@ -84,7 +84,7 @@ internal sealed class Condition
 {
     private readonly Rule[] _rules;
 
-    public Condition(Rule[] rules, Variation variation)
+    public Condition(Rule[] rules, ServedVariation variation)
     {
         _rules = rules;
         Variation = variation;
@@ -94,7 +94,7 @@ internal sealed class Condition
         }
     }
 
-    public Variation Variation { get; }
+    public ServedVariation Variation { get; }
 
     public bool IsSplit { get; }
 

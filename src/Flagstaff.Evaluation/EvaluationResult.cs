@@ -45,10 +45,10 @@ public readonly struct EvaluationResult
     /// <summary>What went wrong, when <see cref="Reason"/> is <see cref="EvaluationReason.Error"/>.</summary>
     public string? ErrorMessage { get; }
 
-    internal static EvaluationResult Matched(Variation variation, EvaluationReason reason, int conditionIndex) =>
+    internal static EvaluationResult Matched(ServedVariation variation, EvaluationReason reason, int conditionIndex) =>
         new(variation.Active ? variation.Value : null, reason, conditionIndex, null);
 
-    internal static EvaluationResult FromDefault(Variation variation) =>
+    internal static EvaluationResult FromDefault(ServedVariation variation) =>
         new(variation.Active ? variation.Value : null, EvaluationReason.Default, -1, null);
 
     internal static EvaluationResult NotFound { get; } = new(null, EvaluationReason.FlagNotFound, -1, null);

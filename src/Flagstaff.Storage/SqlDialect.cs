@@ -248,12 +248,33 @@ public sealed class PostgresDialect : SqlDialect
     }
 
     /// <summary>Opens a dedicated connection for LISTEN (the caller owns it).</summary>
-    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Listens on <paramref name="channels"/> (the counterpart of <see cref="NotifyAsync"/>) on a
+    /// connection of its own, passing each notification to <paramref name="received"/> until cancelled.
+    /// <paramref name="listening"/> runs once the server listens: what was sent before that was missed.
+    /// Throws when the connection is lost; the caller reconnects.
+    /// </summary>
+    public async Task ListenAsync(IReadOnlyList<string> channels, Action<string, string> received, Action listening, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(channels);
+        ArgumentNullException.ThrowIfNull(received);
+        ArgumentNullException.ThrowIfNull(listening);
         var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { KeepAlive = 10, Pooling = false };
-        var connection = new NpgsqlConnection(builder.ToString());
+        await using var connection = new NpgsqlConnection(builder.ToString());
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        connection.Notification += (_, e) => received(e.Channel, e.Payload);
+        await using (var command = connection.CreateCommand())
+        {
+            // Channel names are the store's constants, never input.
+            command.CommandText = string.Concat(channels.Select(c => $"LISTEN {c};"));
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        listening();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     internal override async Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)

@@ -929,6 +929,10 @@ public sealed partial class StoreSession
     public async Task<IReadOnlyList<Segment>> ListSegmentsAsync(string projectId) =>
         [.. (await QueryAsync<SegmentRow>($"SELECT {SegmentColumns} FROM segments WHERE project_id = @projectId ORDER BY key", new { projectId }).ConfigureAwait(false)).Select(r => r.ToSegment())];
 
+    /// <summary>A project's segments by key (what the compiler inlines and validation checks against).</summary>
+    public async Task<IReadOnlyDictionary<string, Segment>> SegmentsByKeyAsync(Project project) =>
+        (await ListSegmentsAsync(project.Id).ConfigureAwait(false)).ToDictionary(s => s.Key, StringComparer.Ordinal);
+
     /// <summary>Finds a segment of a project by key.</summary>
     public async Task<Segment?> GetSegmentAsync(string projectId, string key) =>
         (await QuerySingleAsync<SegmentRow>($"SELECT {SegmentColumns} FROM segments WHERE project_id = @projectId AND key = @key", new { projectId, key }).ConfigureAwait(false))?.ToSegment();

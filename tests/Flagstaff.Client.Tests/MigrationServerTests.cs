@@ -123,7 +123,7 @@ public sealed class MigrationServerTests(ServerFixture fixture) : IClassFixture<
         }
 
         await client.FlushMigrationsAsync(ct);
-        await Server.Services.GetRequiredService<Flagstaff.Server.Evaluation.MigrationRecorder>().FlushAsync(ct);
+        await Server.Services.GetRequiredService<Flagstaff.Server.Reports.MigrationAggregator>().FlushAsync(ct);
         using var admin = Server.Admin();
         var status = await admin.GetJsonAsync($"api/projects/{environment.Project}/flags/orders/migration?environment={Environment.Name}");
 

@@ -240,7 +240,7 @@ public static class Usage
     /// <summary>What the server stored for a flag (after making it write what it aggregated).</summary>
     public static async Task<IReadOnlyList<UsageCount>> ReadAsync(ServerHost server, string project, string flag)
     {
-        await server.Services.GetRequiredService<Flagstaff.Server.Evaluation.UsageRecorder>().FlushAsync(CancellationToken.None);
+        await server.Services.GetRequiredService<Flagstaff.Server.Reports.UsageAggregator>().FlushAsync(CancellationToken.None);
         var store = server.Services.GetRequiredService<Store>();
         return await store.ReadAsync(async s =>
         {

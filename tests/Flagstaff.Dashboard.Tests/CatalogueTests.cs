@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Flagstaff.Domain;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
@@ -30,7 +30,7 @@ public sealed class CatalogueTests(DashboardFixture fixture) : DashboardTest(fix
                 }
 
                 await (await sdk.PostJsonAsync("report", new JsonObject { ["receivedProperties"] = properties })).ReadJsonAsync();
-                await Service<UsageRecorder>().FlushAsync(CancellationToken.None);
+                await Service<UsageAggregator>().FlushAsync(CancellationToken.None);
             }
         }
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
@@ -50,7 +50,7 @@ public sealed class MigrationTests(DashboardFixture fixture) : DashboardTest(fix
               {"flag":"orders-store","stage":"shadow","operation":"write","from":1,"to":2,"old":{"invoked":900,"latency":[[22,900]]},"new":{"invoked":900,"errors":3,"latency":[[21,900]]},"failedWrites":3}
             ]}
             """);
-        await Service<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        await Service<MigrationAggregator>().FlushAsync(CancellationToken.None);
 
         // The minutes before, as the recorder wrote them (older than the guards' window): shadow traffic growing.
         var production = await Service<Store>().ReadAsync(async s => (await s.GetEnvironmentAsync((await s.GetProjectAsync(project))!.Id, "production"))!);

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flagstaff.Domain;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
@@ -252,6 +252,6 @@ public sealed class ScaleTests(DashboardFixture fixture) : DashboardTest(fixture
         using var sdk = Server.Anonymous();
         sdk.DefaultRequestHeaders.Add("X-Tggl-Api-Key", key);
         await (await sdk.PostJsonAsync("report", new JsonObject { ["clients"] = new JsonArray(new JsonObject { ["id"] = "shop", ["flags"] = evaluated }) })).ReadJsonAsync();
-        await Service<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Service<UsageAggregator>().FlushAsync(CancellationToken.None);
     }
 }

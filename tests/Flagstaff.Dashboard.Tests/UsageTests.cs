@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
@@ -54,7 +54,7 @@ public sealed class UsageTests(DashboardFixture fixture) : DashboardTest(fixture
             Assert.True(answer["success"]!.GetValue<bool>());
         }
 
-        await Service<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Service<UsageAggregator>().FlushAsync(CancellationToken.None);
 
         // Earlier reports, as the recorder wrote them: the day before (2 to 23 hours ago), and
         // old-banner, which applications last evaluated 10 days ago, in a flag made 40 days ago.

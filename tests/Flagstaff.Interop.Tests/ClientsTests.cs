@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Flagstaff.Evaluation;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -187,7 +187,7 @@ public sealed class ClientsTests
         Assert.Equal(200, statuses[0]);
 
         // The local client's usage reports reached POST /report.
-        await server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         var store = server.Services.GetRequiredService<Store>();
         var environment = await store.ReadAsync(async s => (await s.GetEnvironmentAsync((await s.GetProjectAsync(Project))!.Id, "production"))!);
         long minute = DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Flagstaff.Evaluation;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -262,7 +262,7 @@ public abstract class EvaluationApiTests(ServerFixture fixture) : EvaluationApiT
 
         var answer = await (await WithKey(client).PostJsonAsync("report", report)).ReadJsonAsync();
         Assert.True(answer["success"]!.GetValue<bool>(), answer.ToJsonString());
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
 
         var store = Server.Services.GetRequiredService<Flagstaff.Storage.Store>();
         var environment = await store.ReadAsync(async s => (await s.GetEnvironmentAsync((await s.GetProjectAsync(project))!.Id, "production"))!);

@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.DataPlane.Snapshots;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Telemetry;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -79,7 +80,7 @@ public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase
 
     private EnvironmentSnapshot SnapshotOf(string project)
     {
-        var snapshots = Server.Services.GetRequiredService<Snapshots>();
+        var snapshots = Server.Services.GetRequiredService<SnapshotCache>();
         foreach (var id in snapshots.EnvironmentIds)
         {
             if (snapshots.TryGet(id, out var snapshot) && snapshot.Project.Key == project && snapshot.Environment.Key == "production")
@@ -235,7 +236,7 @@ public sealed class MetricsTests(MetricsServer fixture) : EvaluationApiTestsBase
         double unknown = Count(before, "flagstaff_reports_dropped_total", ("kind", "usage"), ("reason", ReportDrop.UnknownFlag));
         using var http = WithKey(client);
         await (await http.PostJsonAsync("report", Json("""{"clients":[{"id":"c1","flags":{"nope":[{"value":true,"count":3}],"search":[{"value":true,"count":2}]}}]}"""))).ReadJsonAsync();
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         var text = await ScrapeAsync();
         Assert.Equal(received + 1, Count(text, "flagstaff_reports_received_total", ("kind", "usage")));
         Assert.Equal(unknown + 1, Count(text, "flagstaff_reports_dropped_total", ("kind", "usage"), ("reason", ReportDrop.UnknownFlag)));

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Services;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -188,7 +188,7 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
         Assert.Contains("no flag \"nowhere\"", result["ignored"]![0]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("not a migration flag", result["ignored"]![1]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("short path", result["ignored"]![2]!["reason"]!.GetValue<string>(), StringComparison.Ordinal);
-        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<MigrationAggregator>().FlushAsync(CancellationToken.None);
 
         var status = await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/migration?environment=production");
         Assert.Equal("full", status["path"]!.GetValue<string>());
@@ -378,7 +378,7 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
         // Half of 99 calls failed: one call short of judging.
         await ReportAsync(sdk, NewErrors(50, 99));
         await ReportAsync(sdk, NewErrors(500, 1000).Replace("\"orders\"", "\"finished\"", StringComparison.Ordinal).Replace("\"live\"", "\"complete\"", StringComparison.Ordinal));
-        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<MigrationAggregator>().FlushAsync(CancellationToken.None);
         Assert.DoesNotContain(await guards.GuardAsync(), r => r.Project == project);
         Assert.Equal(1, (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/environments/production"))["version"]!.GetValue<long>());
         Assert.Equal(1, (await Admin.GetJsonAsync($"api/projects/{project}/flags/finished/environments/production"))["version"]!.GetValue<long>());
@@ -390,7 +390,7 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
 
         // The hundredth call: now it judges, and trips.
         await ReportAsync(sdk, NewErrors(1, 1));
-        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<MigrationAggregator>().FlushAsync(CancellationToken.None);
         await EventuallyAsync(async () => (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/environments/production"))["version"]!.GetValue<long>() > 1 ? "moved" : null, "the guard to trip");
         Assert.Equal(1, (await Admin.GetJsonAsync($"api/projects/{project}/flags/finished/environments/production"))["version"]!.GetValue<long>());
     }
@@ -409,7 +409,7 @@ public abstract class MigrationApiTests(ServerFixture fixture) : ServerTest(fixt
               {"flag":"users","stage":"live","operation":"read","from":1,"to":2,"old":{"invoked":400,"latency":[[10,400]]},"new":{"invoked":400,"latency":[[10,390],[20,10]]},"compared":400,"inconsistent":0}
             ]}
             """);
-        await Server.Services.GetRequiredService<MigrationRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<MigrationAggregator>().FlushAsync(CancellationToken.None);
         var comments = await EventuallyAsync(async () =>
         {
             var orders = (await Admin.GetJsonAsync($"api/projects/{project}/flags/orders/history"))[0]!;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +49,7 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
             properties.Append('}');
             var body = $$$"""{"receivedProperties":{{{properties}}},"receivedValues":{"plan":[{{{string.Join(",", Enumerable.Range(0, 300).Select(i => $"[\"v{report}-{i}\"]"))}}}]}}""";
             await AssertSuccessAsync(nodes[report % 2], key, body);
-            await nodes[report % 2].Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+            await nodes[report % 2].Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         }
 
         // One name of 900,000 characters, alone in its report.
@@ -59,11 +59,11 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
         await using (var fresh = await ServerHost.StartAsync(Server.Database.Kind, database: Server.Database))
         {
             await AssertSuccessAsync(fresh, key, """{"receivedProperties":{"late-1":[1732450000,1732450060],"late-2":[1732450000,1732450060]}}""");
-            await fresh.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+            await fresh.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         }
 
         // Flushed at once by both nodes: the lock between them keeps the count.
-        await Task.WhenAll(nodes.Select(n => n.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None)));
+        await Task.WhenAll(nodes.Select(n => n.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None)));
 
         var (learned, learnedTotal) = await PageAsync($"api/projects/{project}/context-properties?learned=true");
         Assert.Equal(MaxLearnedProperties, learnedTotal);
@@ -97,7 +97,7 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
             {"receivedProperties":{"accountId":[1732450000,1732450060]},
              "receivedValues":{{{{invented}}},"accountId":[["a1","Acme"],["{{{new string('v', 201)}}}"],["a2","{{{new string('l', 201)}}}"],[7]]}}
             """);
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
 
         var store = Server.Services.GetRequiredService<Store>();
         var projectId = await store.ReadAsync(async s => (await s.GetProjectAsync(project))!.Id);
@@ -127,7 +127,7 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
             flags["search"] = new JsonArray([.. Enumerable.Range(0, 300).Select(i => (JsonNode)new JsonObject { ["value"] = $"{round}-{i}", ["default"] = false, ["count"] = 2 })]);
             var body = new JsonObject { ["clients"] = new JsonArray(new JsonObject { ["id"] = "checkout", ["flags"] = flags }) };
             await AssertSuccessAsync(Server, key, body.ToJsonString());
-            await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+            await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         }
 
         var store = Server.Services.GetRequiredService<Store>();
@@ -154,7 +154,7 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
 
         var key = await ClientKeyAsync(project);
         await AssertSuccessAsync(Server, key, """{"receivedProperties":{"reported-email":[1732450000,1732450060],"reported-country":[1732450000,1732450060]}}""");
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
 
         // Pages of 10, following the Link header, cover the catalogue once, in key order.
         var keys = new List<string>();
@@ -211,7 +211,7 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
             {"receivedProperties":{{{{names}}},"plan":[1732450000,1732450060],"keep-me":[1732450000,1732450060]},
              "receivedValues":{"junk-00":[["x"],["y"]],"plan":[["pro"]]}}
             """);
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
 
         // A learned property a person changes is theirs from then on.
         var keep = await Admin.GetAsync($"api/projects/{project}/context-properties/keep-me");
@@ -243,7 +243,7 @@ public abstract class ReportFloodTests(ServerFixture fixture) : ServerTest(fixtu
 
         // The catalogue has room again: reports teach it anew.
         await AssertSuccessAsync(Server, key, """{"receivedProperties":{"new-one":[1732450000,1732450060]}}""");
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         Assert.Equal(["new-one"], (await PageAsync($"api/projects/{project}/context-properties?learned=true")).Items.Select(p => p["key"]!.GetValue<string>()));
     }
 

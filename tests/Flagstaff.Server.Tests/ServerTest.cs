@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
+using Flagstaff.DataPlane.Changes;
+using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Evaluation;
-using Flagstaff.Server.Services;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,18 +47,29 @@ public abstract class ServerTest(ServerFixture fixture) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        // Every environment compiles to a valid configuration, and what this node serves (its snapshots,
+        // brought up to date by the patches its changes committed) is what compiling it afresh gives.
         var store = Server.Services.GetRequiredService<Store>();
-        var compiler = Server.Services.GetRequiredService<EnvironmentCompiler>();
+        var source = new StoreChangeSource(store);
+        var served = Server.Services.GetRequiredService<SnapshotCache>();
         foreach (var environment in await store.ReadAsync(s => s.ListAllEnvironmentsAsync()))
         {
-            var compiled = await compiler.CompileAsync(environment.Id);
-            var result = FlagConfiguration.Load(compiled!.ConfigJson(), LoadMode.Strict);
+            var compiled = (await source.LoadAsync(environment.Id, CancellationToken.None))!;
+            var result = FlagConfiguration.Load(compiled.ConfigJson, LoadMode.Strict);
             Assert.True(result.IsValid, $"environment {environment.Key} compiles to an invalid configuration: {string.Join("; ", result.Errors)}");
+            if (served.TryGet(environment.Id, out var snapshot) && snapshot.Version == compiled.Version)
+            {
+                Assert.Equal(Describe(compiled), Describe(snapshot));
+                Assert.Equal(compiled.Active.Select(f => f.Slug).Order(StringComparer.Ordinal), snapshot.Active.Select(f => f.Slug).Order(StringComparer.Ordinal));
+            }
         }
 
         Admin.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    private static IEnumerable<string> Describe(EnvironmentSnapshot snapshot) =>
+        snapshot.Flags.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key} enabled={f.Value.Enabled} {System.Text.Encoding.UTF8.GetString(f.Value.Json)}");
 
     /// <summary>Creates a project (default environments) and returns its key.</summary>
     protected async Task<string> NewProjectAsync(JsonNode? environments = null)

@@ -1,4 +1,4 @@
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Streaming;
 
 namespace Flagstaff.Server.Tests;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.Reports;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,7 +33,7 @@ public abstract class UsageApiTests(ServerFixture fixture) : ServerTest(fixture)
             await (await sdk.PostJsonAsync("report", report)).ReadJsonAsync();
         }
 
-        await Server.Services.GetRequiredService<UsageRecorder>().FlushAsync(CancellationToken.None);
+        await Server.Services.GetRequiredService<UsageAggregator>().FlushAsync(CancellationToken.None);
         long after = Minute(DateTimeOffset.UtcNow);
 
         // Older minutes, as the recorder would have written them: three hours and two days ago.
@@ -146,7 +146,7 @@ public sealed class UsageFlushTests(PostgresServer fixture) : ServerTest(fixture
 
         // Another session holds the lock every report write takes, so whichever flush took the
         // report waits inside its write (well within the 5 s command timeout).
-        var recorder = Server.Services.GetRequiredService<UsageRecorder>();
+        var recorder = Server.Services.GetRequiredService<UsageAggregator>();
         await using var blocker = new Npgsql.NpgsqlConnection(Server.Database.ConnectionString);
         await blocker.OpenAsync();
         await using (var lockCommand = new Npgsql.NpgsqlCommand("SELECT pg_advisory_lock(7418263406)", blocker))

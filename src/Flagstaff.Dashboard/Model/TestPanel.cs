@@ -1,3 +1,4 @@
+using Flagstaff.DataPlane.Compilation;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
 using Flagstaff.Server.Services;

@@ -127,7 +127,7 @@ internal sealed class ConfigurationLoader : IDisposable
 
         Condition[]? conditions = null;
         bool sawConditions = false;
-        Variation? defaultVariation = null;
+        ServedVariation? defaultVariation = null;
         bool sawDefault = false;
         bool sawSlug = false;
 
@@ -242,7 +242,7 @@ internal sealed class ConfigurationLoader : IDisposable
 
         Rule[]? rules = null;
         bool sawRules = false;
-        Variation? variation = null;
+        ServedVariation? variation = null;
         bool sawVariation = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -309,7 +309,7 @@ internal sealed class ConfigurationLoader : IDisposable
         return failed ? null : [.. rules];
     }
 
-    private Variation? ReadVariation(ref Utf8JsonReader reader, string field)
+    private ServedVariation? ReadVariation(ref Utf8JsonReader reader, string field)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -355,7 +355,7 @@ internal sealed class ConfigurationLoader : IDisposable
             return null;
         }
 
-        return failed ? null : Variation.Create(active!.Value, value);
+        return failed ? null : ServedVariation.Create(active!.Value, value);
     }
 
     /// <summary>

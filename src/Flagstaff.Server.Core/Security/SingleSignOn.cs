@@ -183,12 +183,12 @@ public static partial class SingleSignOn
 
     private static ILogger Logger(HttpContext context) => context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Flagstaff.SingleSignOn");
 
-    [LoggerMessage(EventId = 2800, Level = LogLevel.Information, Message = "Signed in {Email} with single sign-on from {Issuer}")]
+    [LoggerMessage(EventId = LogEvents.SingleSignOnSignedIn, Level = LogLevel.Information, Message = "Signed in {Email} with single sign-on from {Issuer}")]
     private static partial void LogSignedIn(ILogger logger, string email, string issuer);
 
-    [LoggerMessage(EventId = 2801, Level = LogLevel.Warning, Message = "Single sign-on refused ({Reason}): {Detail}")]
+    [LoggerMessage(EventId = LogEvents.SingleSignOnRefused, Level = LogLevel.Warning, Message = "Single sign-on refused ({Reason}): {Detail}")]
     private static partial void LogRefused(ILogger logger, SignInRefusal reason, string detail);
 
-    [LoggerMessage(EventId = 2802, Level = LogLevel.Warning, Message = "Single sign-on failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.SingleSignOnFailed, Level = LogLevel.Warning, Message = "Single sign-on failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string reason);
 }

@@ -94,7 +94,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
                 Version = 1,
                 UpdatedAt = change.Now,
             }).ToList();
-            CheckAndCompile(project, flag, targetings, environments, segments);
+            CheckTargetings(flag, targetings, environments, segments);
 
             await s.InsertFlagAsync(flag).ConfigureAwait(false);
             foreach (var targeting in targetings)
@@ -153,7 +153,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             FlagRules.CheckFlag(updated, errors);
             CheckUnchangedPath(flag, updated, errors);
             errors.ThrowIfAny();
-            CheckAndCompile(project, updated, targetings, environments, await s.SegmentsByKeyAsync(project).ConfigureAwait(false));
+            CheckTargetings(updated, targetings, environments, await s.SegmentsByKeyAsync(project).ConfigureAwait(false));
 
             await s.UpdateFlagAsync(updated, flag.Version).ConfigureAwait(false);
             updated = updated with { Version = flag.Version + 1, Revision = flag.Revision + 1 };
@@ -262,7 +262,6 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             var errors = new ValidationErrors();
             FlagRules.CheckTargeting(flag, updated, segments, errors);
             errors.ThrowIfAny();
-            FlagCompiler.Compile(project, flag, updated, segments);
 
             await s.UpdateTargetingAsync(updated, current.Version).ConfigureAwait(false);
             updated = updated with { Version = current.Version + 1 };
@@ -336,7 +335,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
             var errors = new ValidationErrors();
             FlagRules.CheckFlag(settings, errors);
             errors.ThrowIfAny();
-            CheckAndCompile(project, settings, newTargetings, environments, segments);
+            CheckTargetings(settings, newTargetings, environments, segments);
 
             await s.UpdateFlagAsync(settings, flag.Version).ConfigureAwait(false);
             foreach (var targeting in newTargetings.Where(t => changedEnvironments.Contains(t.EnvironmentId)))
@@ -451,8 +450,8 @@ public sealed class FlagService(Store store, ChangeRunner changes)
 
     private static EnvironmentTargeting EnvironmentOf(Targeting t) => new() { Enabled = t.Enabled, Rules = t.Rules, DefaultServe = t.DefaultServe };
 
-    /// <summary>Validates and compiles a flag's targeting in every environment; errors name the environment.</summary>
-    internal static void CheckAndCompile(Project project, Flag flag, IReadOnlyList<Targeting> targetings, IReadOnlyList<ProjectEnvironment> environments, IReadOnlyDictionary<string, Segment> segments)
+    /// <summary>Validates a flag's targeting in every environment; errors name the environment. (What is written is compiled once, with the change: <see cref="ChangeRecorder.CompilePatchesAsync"/>.)</summary>
+    internal static void CheckTargetings(Flag flag, IReadOnlyList<Targeting> targetings, IReadOnlyList<ProjectEnvironment> environments, IReadOnlyDictionary<string, Segment> segments)
     {
         var errors = new ValidationErrors();
         foreach (var targeting in targetings)
@@ -462,10 +461,6 @@ public sealed class FlagService(Store store, ChangeRunner changes)
         }
 
         errors.ThrowIfAny();
-        foreach (var targeting in targetings)
-        {
-            FlagCompiler.Compile(project, flag, targeting, segments);
-        }
     }
 
     internal static FlagDocument Document(Flag flag, IEnumerable<Targeting> targetings, IReadOnlyList<ProjectEnvironment> environments) => new()

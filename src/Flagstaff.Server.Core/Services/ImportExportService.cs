@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Flagstaff.DataPlane.Compilation;
 using Flagstaff.Domain;
 using Flagstaff.Storage;
 
@@ -225,7 +226,7 @@ public sealed class ImportExportService(Store store, ChangeRunner changes)
         // Flags the document does not name must still compile with the imported segments.
         foreach (var flag in currentFlags.Values.Where(f => document.Flags.All(d => d.Key != f.Key)))
         {
-            FlagService.CheckAndCompile(project, flag, [.. currentTargetings[flag.Id]], plan.AllEnvironments, segments);
+            FlagService.CheckTargetings(flag, [.. currentTargetings[flag.Id]], plan.AllEnvironments, segments);
         }
 
         foreach (var (flag, _, targetings, _, _) in plan.Flags)

@@ -29,9 +29,6 @@ public static class Lookups
         await session.GetContextPropertyAsync(project.Id, key).ConfigureAwait(false)
         ?? throw new NotFoundException($"Project \"{project.Key}\" has no context property \"{Limits.Truncate(key)}\".");
 
-    public static async Task<IReadOnlyDictionary<string, Segment>> SegmentsByKeyAsync(this StoreSession session, Project project) =>
-        (await session.ListSegmentsAsync(project.Id).ConfigureAwait(false)).ToDictionary(s => s.Key, StringComparer.Ordinal);
-
     /// <summary>Throws a conflict carrying the current state when the caller's version is not the current one.</summary>
     public static void CheckVersion(long current, long expected, string what, object currentState)
     {

@@ -30,9 +30,9 @@ public sealed partial class MigrationGuard(MigrationService migrations, TimeProv
         }
     }
 
-    [LoggerMessage(EventId = 2400, Level = LogLevel.Warning, Message = "Guard {Guard} rolled back migration {Project}/{Flag} in {Environment}: {Figures}")]
+    [LoggerMessage(EventId = LogEvents.GuardRolledBack, Level = LogLevel.Warning, Message = "Guard {Guard} rolled back migration {Project}/{Flag} in {Environment}: {Figures}")]
     private static partial void LogRollback(ILogger logger, string guard, string project, string flag, string environment, string figures);
 
-    [LoggerMessage(EventId = 2401, Level = LogLevel.Warning, Message = "Could not run the migration guards; trying again shortly")]
+    [LoggerMessage(EventId = LogEvents.GuardFailed, Level = LogLevel.Warning, Message = "Could not run the migration guards; trying again shortly")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -82,7 +82,7 @@ public sealed class SegmentService(Store store, ChangeRunner changes)
             var environments = await s.ListEnvironmentsAsync(project.Id).ConfigureAwait(false);
             foreach (var (flag, targetings) in users)
             {
-                FlagService.CheckAndCompile(project, flag, targetings, environments, segments);
+                FlagService.CheckTargetings(flag, targetings, environments, segments);
             }
 
             await s.UpdateSegmentAsync(updated, segment.Version).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Flagstaff.DataPlane;
+using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Storage;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +20,7 @@ namespace Flagstaff.Server.Telemetry;
 /// A snapshot's counter is folded for the last time once the snapshot is collected by the GC, when
 /// nothing can add to it any more, so no evaluation is lost when a snapshot is replaced.
 /// </remarks>
-public sealed class FlagstaffMetrics : IStoreObserver
+public sealed class FlagstaffMetrics : IStoreObserver, IDataPlaneObserver
 {
     /// <summary>The name of the server's meter (what an OpenTelemetry pipeline must listen to).</summary>
     public const string MeterName = "Flagstaff.Server";
@@ -91,28 +93,27 @@ public sealed class FlagstaffMetrics : IStoreObserver
     }
 
     /// <summary>
-    /// Starts counting the evaluations of a new snapshot of an environment: <paramref name="owner"/> is
-    /// the snapshot (its counter is folded for the last time once it is collected),
-    /// <paramref name="activeFlags"/> the slugs of the flags it evaluates (read when folding).
+    /// Starts counting the evaluations of a new snapshot of an environment: its counter is folded for
+    /// the last time once the snapshot is collected; the slugs of the flags it evaluates are read when folding.
     /// </summary>
-    public void Track(string environmentId, string project, string environment, long version, EvaluationCounter counter, object owner, IEnumerable<string> activeFlags)
+    public void SnapshotApplied(EnvironmentSnapshot snapshot)
     {
-        ArgumentNullException.ThrowIfNull(counter);
-        var state = _environments.GetOrAdd(environmentId, static _ => new EnvironmentState());
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var state = _environments.GetOrAdd(snapshot.Environment.Id, static _ => new EnvironmentState());
         lock (state)
         {
-            state.Project = project;
-            state.Environment = environment;
-            state.Applied = Math.Max(state.Applied, version);
-            state.Tracked.Add(new TrackedCounter(counter, new WeakReference<object>(owner), activeFlags));
+            state.Project = snapshot.Project.Key;
+            state.Environment = snapshot.Environment.Key;
+            state.Applied = Math.Max(state.Applied, snapshot.Version);
+            state.Tracked.Add(new TrackedCounter(snapshot.Evaluations, new WeakReference<object>(snapshot), snapshot.Active.Select(f => f.Slug)));
 
             // Folding here too keeps the list to the snapshots still alive when nothing collects metrics.
             state.Fold(_perFlag);
         }
     }
 
-    /// <summary>An environment's configuration in the database has reached a version (a notification, or a resync).</summary>
-    public void DatabaseVersion(string environmentId, long version)
+    /// <summary>An environment's configuration at the source has reached a version (a notice, or a resync).</summary>
+    public void SourceVersion(string environmentId, long version)
     {
         var state = _environments.GetOrAdd(environmentId, static _ => new EnvironmentState());
         lock (state)
@@ -130,7 +131,7 @@ public sealed class FlagstaffMetrics : IStoreObserver
     }
 
     /// <summary>An environment was deleted: its series end.</summary>
-    public void Forget(string environmentId) => _environments.TryRemove(environmentId, out _);
+    public void EnvironmentRemoved(string environmentId) => _environments.TryRemove(environmentId, out _);
 
     /// <summary>A flag evaluated alone (OFREP's single-flag evaluation) in an environment: one context, one flag.</summary>
     public void FlagEvaluated(string environmentId, string flag)
@@ -373,18 +374,4 @@ public sealed class FlagstaffMetrics : IStoreObserver
             }
         }
     }
-}
-
-/// <summary>
-/// Counts the contexts one evaluation snapshot evaluated (every flag that is on, per context): one
-/// interlocked add per request, no allocation. The owner must keep itself alive until its add is
-/// done (<see cref="GC.KeepAlive"/>), so that a collected owner means a final count.
-/// </summary>
-public sealed class EvaluationCounter
-{
-    private long _contexts;
-
-    public void Add(int contexts) => Interlocked.Add(ref _contexts, contexts);
-
-    public long Read() => Volatile.Read(ref _contexts);
 }

@@ -140,15 +140,15 @@ public sealed partial class WebhookDispatcher(
         return Encoding.UTF8.GetString(plaintext);
     }
 
-    [LoggerMessage(EventId = 2900, Level = LogLevel.Information, Message = "Webhook delivery {Delivery} of webhook {Webhook} failed (attempt {Attempts}); it is retried: {Error}")]
+    [LoggerMessage(EventId = LogEvents.WebhookAttemptFailed, Level = LogLevel.Information, Message = "Webhook delivery {Delivery} of webhook {Webhook} failed (attempt {Attempts}); it is retried: {Error}")]
     private static partial void LogAttemptFailed(ILogger logger, long delivery, string webhook, int attempts, string error);
 
-    [LoggerMessage(EventId = 2901, Level = LogLevel.Warning, Message = "Webhook delivery {Delivery} of webhook {Webhook} is given up after {Attempts} attempts: {Error}")]
+    [LoggerMessage(EventId = LogEvents.WebhookGivenUp, Level = LogLevel.Warning, Message = "Webhook delivery {Delivery} of webhook {Webhook} is given up after {Attempts} attempts: {Error}")]
     private static partial void LogGaveUp(ILogger logger, long delivery, string webhook, int attempts, string error);
 
-    [LoggerMessage(EventId = 2902, Level = LogLevel.Warning, Message = "Could not send webhook deliveries; trying again shortly")]
+    [LoggerMessage(EventId = LogEvents.WebhookDispatchFailed, Level = LogLevel.Warning, Message = "Could not send webhook deliveries; trying again shortly")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 2903, Level = LogLevel.Warning, Message = "The lease on webhook delivery {Delivery} ran out before its attempt was recorded; another node may send it again")]
+    [LoggerMessage(EventId = LogEvents.WebhookLeaseLost, Level = LogLevel.Warning, Message = "The lease on webhook delivery {Delivery} ran out before its attempt was recorded; another node may send it again")]
     private static partial void LogLeaseLost(ILogger logger, long delivery);
 }

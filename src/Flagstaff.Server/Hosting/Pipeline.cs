@@ -1,6 +1,9 @@
 using Flagstaff.Dashboard;
-using Flagstaff.Server.Endpoints;
+using Flagstaff.Server.EvaluationApi;
+using Flagstaff.Server.ManagementApi;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Security;
+using Flagstaff.Server.Streaming;
 
 namespace Flagstaff.Server.Hosting;
 
@@ -26,8 +29,9 @@ public static class Pipeline
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
         app.MapFlagstaffMetrics();
-        app.MapEvaluationApi();
+        app.MapTgglApi();
         app.MapOfrepApi();
+        app.MapReportApi();
         app.MapStreamApi();
         app.MapAuthApi();
         app.MapMembersApi();

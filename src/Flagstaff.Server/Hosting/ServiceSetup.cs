@@ -1,10 +1,13 @@
 using Flagstaff.Dashboard;
+using Flagstaff.DataPlane;
+using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
-using Flagstaff.Server.Endpoints;
-using Flagstaff.Server.Evaluation;
+using Flagstaff.Server.EvaluationApi;
 using Flagstaff.Server.Http;
+using Flagstaff.Server.Reports;
 using Flagstaff.Server.Security;
 using Flagstaff.Server.Services;
+using Flagstaff.Server.Streaming;
 using Flagstaff.Server.Telemetry;
 using Flagstaff.Server.Webhooks;
 using Flagstaff.Storage;
@@ -32,7 +35,6 @@ public static class ServiceSetup
         services.AddSingleton(provider => new Store(
             CreateDialect(provider.GetRequiredService<IOptions<FlagstaffOptions>>().Value, builder.Environment.ContentRootPath), provider.GetRequiredService<FlagstaffMetrics>()));
         services.AddSingleton<Secrets>();
-        services.AddSingleton<ConfigChangeFeed>();
         services.AddSingleton<ChangeRunner>();
         services.AddSingleton<ApiKeyRevocations>();
         services.AddSingleton<LoginThrottle>();
@@ -46,31 +48,34 @@ public static class ServiceSetup
         services.AddSingleton<MigrationService>();
         services.AddSingleton<ImportExportService>();
         services.AddSingleton<CodeReferenceService>();
-        services.AddSingleton<EnvironmentCompiler>();
         services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<WebhookOutbox>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookService>();
         services.AddHostedService<WebhookDispatcher>();
 
-        // Evaluation: snapshots in memory, keys in memory, streams, usage.
-        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection("Flagstaff:Evaluation")).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<Snapshots>();
+        // The data plane: every environment's snapshot, fed by the store.
+        services.AddDataPlane().AddStoreChangeSource();
+        services.AddOptions<SnapshotOptions>().Bind(builder.Configuration.GetSection(EvaluationOptions.Section));
+        services.AddSingleton<IDataPlaneObserver>(p => p.GetRequiredService<FlagstaffMetrics>());
+
+        // Evaluation: keys in memory, streams, usage.
+        services.AddOptions<EvaluationOptions>().Bind(builder.Configuration.GetSection(EvaluationOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<StorageHealth>();
         services.AddHostedService(p => p.GetRequiredService<StorageHealth>());
         services.AddSingleton<ApiKeyDirectory>();
-        services.AddSingleton<StreamHub>();
-        services.AddSingleton<UsageRecorder>();
-        services.AddSingleton<MigrationRecorder>();
         services.AddSingleton<KeyRateLimiter>();
+        services.AddSingleton<EvaluationGate>();
+        services.AddSingleton<TypingCatalogue>();
+        services.AddSingleton<StreamHub>();
         services.AddSingleton<OfrepChannels>();
+        services.AddSingleton<UsageAggregator>();
+        services.AddSingleton<MigrationAggregator>();
         services.AddHostedService(p => p.GetRequiredService<ApiKeyDirectory>());
-        services.AddHostedService(p => p.GetRequiredService<Snapshots>());
         services.AddHostedService(p => p.GetRequiredService<StreamHub>());
-        services.AddHostedService(p => p.GetRequiredService<UsageRecorder>());
-        services.AddHostedService(p => p.GetRequiredService<MigrationRecorder>());
+        services.AddHostedService(p => p.GetRequiredService<UsageAggregator>());
+        services.AddHostedService(p => p.GetRequiredService<MigrationAggregator>());
         services.AddHostedService<MigrationGuard>();
-        services.AddHostedService<ChangeListener>();
         services.AddHostedService<EvaluationWarmup>();
 
         services.AddFlagstaffAuthentication(builder.Configuration);

@@ -101,11 +101,10 @@ public static partial class Startup
         if (setup.OwnerEmail is not null && setup.OwnerPassword is not null)
         {
             var account = AccountService.NewAccount(setup.OwnerEmail, setup.OwnerName, Role.Owner, setup.OwnerPassword, clock.GetUtcNow(), out var hash);
-            await store.WriteAsync(async s =>
+            await services.GetRequiredService<ChangeRunner>().WriteAsync(Actor.System("setup"), async change =>
             {
-                await s.InsertAccountAsync(account, hash).ConfigureAwait(false);
-                await new ChangeRecorder(s, Actor.System("setup"), clock.GetUtcNow(), services.GetRequiredService<ConfigChangeFeed>())
-                    .AuditAsync("account", account.Email, "created", null, ChangeRecorder.ToJson(account, DomainJson.Default.Account), comment: "first owner, from configuration").ConfigureAwait(false);
+                await change.Session.InsertAccountAsync(account, hash).ConfigureAwait(false);
+                await change.AuditAsync("account", account.Email, "created", null, ChangeRecorder.ToJson(account, DomainJson.Default.Account), comment: "first owner, from configuration").ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
             LogOwnerCreated(logger, account.Email);
             return;
@@ -164,10 +163,10 @@ public static partial class Startup
 
         if (provisioning.AdminToken is { } adminToken && await store.ReadAsync(s => s.FindAccessTokenAsync(secrets.Hash(adminToken)), cancellationToken).ConfigureAwait(false) is null)
         {
-            var clock = services.GetRequiredService<TimeProvider>();
-            await store.WriteAsync(async s =>
+            await services.GetRequiredService<ChangeRunner>().WriteAsync(actor, async change =>
             {
-                var now = clock.GetUtcNow();
+                var s = change.Session;
+                var now = change.Now;
                 var account = (await s.GetCredentialsAsync(AccountService.ProvisioningEmail).ConfigureAwait(false))?.Account;
                 if (account is null)
                 {
@@ -177,37 +176,36 @@ public static partial class Startup
 
                 var token = new AccessToken { Id = Lookups.NewId(), AccountId = account.Id, Name = "provisioned admin token", Prefix = Secrets.PrefixOf(adminToken), CreatedAt = now };
                 await s.InsertAccessTokenAsync(token, secrets.Hash(adminToken)).ConfigureAwait(false);
-                await new ChangeRecorder(s, actor, now, services.GetRequiredService<ConfigChangeFeed>())
-                    .AuditAsync("access-token", token.Name, "created", null, ChangeRecorder.ToJson(token, DomainJson.Default.AccessToken)).ConfigureAwait(false);
+                await change.AuditAsync("access-token", token.Name, "created", null, ChangeRecorder.ToJson(token, DomainJson.Default.AccessToken)).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
             LogAdminTokenProvisioned(logger);
         }
     }
 
-    [LoggerMessage(EventId = 99, Level = LogLevel.Critical, Message = "Flagstaff could not start: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.StartFailed, Level = LogLevel.Critical, Message = "Flagstaff could not start: {Reason}")]
     public static partial void LogStartFailed(ILogger logger, string reason, Exception exception);
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Storage: {Database} at {Location} (schema {Migrations})")]
+    [LoggerMessage(EventId = LogEvents.StorageOpened, Level = LogLevel.Information, Message = "Storage: {Database} at {Location} (schema {Migrations})")]
     private static partial void LogStorage(ILogger logger, string database, string location, string migrations);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Created the first owner, {Email}, from configuration")]
+    [LoggerMessage(EventId = LogEvents.OwnerCreated, Level = LogLevel.Information, Message = "Created the first owner, {Email}, from configuration")]
     private static partial void LogOwnerCreated(ILogger logger, string email);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "No account exists yet. Create the first owner at {SetupUrl} (or POST /api/setup with the token {Token}). The token works once and changes at every start until then.")]
+    [LoggerMessage(EventId = LogEvents.SetupLink, Level = LogLevel.Warning, Message = "No account exists yet. Create the first owner at {SetupUrl} (or POST /api/setup with the token {Token}). The token works once and changes at every start until then.")]
     private static partial void LogSetupToken(ILogger logger, string setupUrl, string token);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Provisioning: imported project {Project} from {File}")]
+    [LoggerMessage(EventId = LogEvents.ProjectProvisioned, Level = LogLevel.Information, Message = "Provisioning: imported project {Project} from {File}")]
     private static partial void LogProjectImported(ILogger logger, string project, string file);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Provisioning: created a {Kind} API key for {Project}/{Environment}")]
+    [LoggerMessage(EventId = LogEvents.ApiKeyProvisioned, Level = LogLevel.Information, Message = "Provisioning: created a {Kind} API key for {Project}/{Environment}")]
     private static partial void LogKeyProvisioned(ILogger logger, string kind, string project, string environment);
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Provisioning: created the admin access token")]
+    [LoggerMessage(EventId = LogEvents.AdminTokenProvisioned, Level = LogLevel.Information, Message = "Provisioning: created the admin access token")]
     private static partial void LogAdminTokenProvisioned(ILogger logger);
 
-    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Created the server key file {KeyFile} (key {KeyId}): it decrypts the secrets in the database. Back it up apart from the database; every node sharing the database needs the same key")]
+    [LoggerMessage(EventId = LogEvents.ServerKeyCreated, Level = LogLevel.Warning, Message = "Created the server key file {KeyFile} (key {KeyId}): it decrypts the secrets in the database. Back it up apart from the database; every node sharing the database needs the same key")]
     private static partial void LogKeyFileCreated(ILogger logger, string keyFile, string keyId);
 
-    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Sealed the secrets stored in the database with server key {KeyId} ({Source})")]
+    [LoggerMessage(EventId = LogEvents.SecretsSealed, Level = LogLevel.Information, Message = "Sealed the secrets stored in the database with server key {KeyId} ({Source})")]
     private static partial void LogSecretsSealed(ILogger logger, string keyId, string source);
 }

@@ -58,9 +58,9 @@ public sealed partial class StorageHealth(Store store, TimeProvider clock, IOpti
 
     private sealed record State(DateTimeOffset? LastAnswer, string? Problem);
 
-    [LoggerMessage(EventId = 2500, Level = LogLevel.Warning, Message = "The database failed its health check: {Message}")]
+    [LoggerMessage(EventId = LogEvents.StorageUnhealthy, Level = LogLevel.Warning, Message = "The database failed its health check: {Message}")]
     private static partial void LogUnreachable(ILogger logger, string message);
 
-    [LoggerMessage(EventId = 2501, Level = LogLevel.Information, Message = "The database answers its health check again")]
+    [LoggerMessage(EventId = LogEvents.StorageRecovered, Level = LogLevel.Information, Message = "The database answers its health check again")]
     private static partial void LogRecovered(ILogger logger);
 }

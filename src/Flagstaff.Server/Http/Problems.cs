@@ -63,9 +63,9 @@ public sealed partial class Problems(IProblemDetailsService problems, ILogger<Pr
         ["errors"] = e.Errors.GroupBy(x => x.Path).ToDictionary(g => g.Key, g => g.Select(x => x.Message).ToArray()),
     };
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unexpected error handling {Method} {Path}")]
+    [LoggerMessage(EventId = LogEvents.UnexpectedError, Level = LogLevel.Error, Message = "Unexpected error handling {Method} {Path}")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, string method, string path);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Storage unavailable: {Message}")]
+    [LoggerMessage(EventId = LogEvents.StorageUnavailable, Level = LogLevel.Warning, Message = "Storage unavailable: {Message}")]
     private static partial void LogUnavailable(ILogger logger, string message);
 }
