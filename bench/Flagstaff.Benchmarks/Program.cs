@@ -21,4 +21,10 @@ if (args is ["--footprint", ..])
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args is ["--refs", ..])
+{
+    RefsScan.Run(args);
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(EvaluationBenchmarks).Assembly).Run(args);

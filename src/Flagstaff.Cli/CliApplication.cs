@@ -18,7 +18,7 @@ internal static class CliApplication
             EvalCommand.Create(output, error),
         };
         root.Options.Add(cli.JsonOption);
-        foreach (var command in AuthCommands.Create(cli).Concat(ManageCommands.Create(cli)).Concat(FlagsAsCodeCommands.Create(cli)).Append(PromoteCommand.Create(cli)).Append(GenerateCommands.Create(cli)))
+        foreach (var command in AuthCommands.Create(cli).Concat(ManageCommands.Create(cli)).Concat(FlagsAsCodeCommands.Create(cli)).Append(PromoteCommand.Create(cli)).Append(RefsCommand.Create(cli)).Append(GenerateCommands.Create(cli)))
         {
             root.Subcommands.Add(command);
         }

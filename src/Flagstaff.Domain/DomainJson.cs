@@ -34,4 +34,5 @@ namespace Flagstaff.Domain;
 [JsonSerializable(typeof(MigrationPath))]
 [JsonSerializable(typeof(Webhook))]
 [JsonSerializable(typeof(WebhookDelivery))]
+[JsonSerializable(typeof(IReadOnlyList<FlagCodeReferences>))]
 public sealed partial class DomainJson : JsonSerializerContext;

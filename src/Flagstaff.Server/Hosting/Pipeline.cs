@@ -42,6 +42,7 @@ public static class Pipeline
         app.MapSegmentsApi();
         app.MapAuditApi();
         app.MapWebhooksApi();
+        app.MapCodeReferencesApi();
         app.MapFlagstaffDashboard();
         return app;
     }

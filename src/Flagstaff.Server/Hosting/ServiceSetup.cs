@@ -47,6 +47,7 @@ public static class ServiceSetup
         services.AddSingleton<UsageService>();
         services.AddSingleton<MigrationService>();
         services.AddSingleton<ImportExportService>();
+        services.AddSingleton<CodeReferenceService>();
         services.AddOptions<WebhookOptions>().Bind(builder.Configuration.GetSection(WebhookOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<WebhookOutbox>();
         services.AddSingleton<WebhookSender>();
@@ -92,6 +93,7 @@ public static class ServiceSetup
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(2, WebhookJson.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(3, CodeReferenceJson.Default);
         });
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
