@@ -1,3 +1,5 @@
+using Flagstaff.Evaluation;
+
 namespace Flagstaff.Client;
 
 /// <summary>
@@ -52,12 +54,12 @@ public static class MigrationStages
     /// <param name="stage">The stage.</param>
     public static string ToName(this MigrationStage stage) => stage switch
     {
-        MigrationStage.DualWrite => "dualwrite",
-        MigrationStage.Shadow => "shadow",
-        MigrationStage.Live => "live",
-        MigrationStage.Rampdown => "rampdown",
-        MigrationStage.Complete => "complete",
-        _ => "off",
+        MigrationStage.DualWrite => MigrationStageNames.DualWrite,
+        MigrationStage.Shadow => MigrationStageNames.Shadow,
+        MigrationStage.Live => MigrationStageNames.Live,
+        MigrationStage.Rampdown => MigrationStageNames.Rampdown,
+        MigrationStage.Complete => MigrationStageNames.Complete,
+        _ => MigrationStageNames.Off,
     };
 
     /// <summary>Reads a stage name; false (and <see cref="MigrationStage.Off"/>) for anything else.</summary>
@@ -67,12 +69,12 @@ public static class MigrationStages
     {
         stage = name switch
         {
-            "off" => MigrationStage.Off,
-            "dualwrite" => MigrationStage.DualWrite,
-            "shadow" => MigrationStage.Shadow,
-            "live" => MigrationStage.Live,
-            "rampdown" => MigrationStage.Rampdown,
-            "complete" => MigrationStage.Complete,
+            MigrationStageNames.Off => MigrationStage.Off,
+            MigrationStageNames.DualWrite => MigrationStage.DualWrite,
+            MigrationStageNames.Shadow => MigrationStage.Shadow,
+            MigrationStageNames.Live => MigrationStage.Live,
+            MigrationStageNames.Rampdown => MigrationStage.Rampdown,
+            MigrationStageNames.Complete => MigrationStage.Complete,
             _ => (MigrationStage)(-1),
         };
         if ((int)stage < 0)

@@ -67,7 +67,7 @@ public static class FlagRules
             errors.Add("variations", "at most one variation can be the fallback");
         }
 
-        MigrationStages.Check(flag, errors);
+        MigrationPaths.Check(flag, errors);
     }
 
     private static void CheckValue(JsonElement? value, FlagValueType type, string path, ValidationErrors errors)

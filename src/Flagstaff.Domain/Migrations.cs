@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Flagstaff.Evaluation;
 using System.Text.Json.Serialization;
 
 namespace Flagstaff.Domain;
@@ -58,36 +59,15 @@ public sealed record MigrationSettings
     public int MinSamples { get; set; } = DefaultMinSamples;
 }
 
-/// <summary>The stages of a migration, its paths, and what a guard or an emergency action does to targeting.</summary>
-public static class MigrationStages
+/// <summary>The stages of each migration path, and what a guard or an emergency action does to targeting (the stage names are <see cref="MigrationStageNames"/>).</summary>
+public static class MigrationPaths
 {
-    /// <summary>Old side only.</summary>
-    public const string Off = "off";
-
-    /// <summary>Writes to old then new; reads from old.</summary>
-    public const string DualWrite = "dualwrite";
-
-    /// <summary>Writes to old then new; reads from both, compared; old returned.</summary>
-    public const string Shadow = "shadow";
-
-    /// <summary>Writes to new then old; reads from both, compared; new returned.</summary>
-    public const string Live = "live";
-
-    /// <summary>Writes to new then old; reads from new.</summary>
-    public const string Rampdown = "rampdown";
-
-    /// <summary>New side only: the old side no longer receives writes.</summary>
-    public const string Complete = "complete";
-
-    /// <summary>Every stage, in order.</summary>
-    public static IReadOnlyList<string> All { get; } = [Off, DualWrite, Shadow, Live, Rampdown, Complete];
-
     /// <summary>The stages of a path, in order.</summary>
     public static IReadOnlyList<string> Of(MigrationPath path) => path switch
     {
-        MigrationPath.Full => All,
-        MigrationPath.Short => [Off, DualWrite, Live, Complete],
-        _ => [Off, Complete],
+        MigrationPath.Full => MigrationStageNames.All,
+        MigrationPath.Short => [MigrationStageNames.Off, MigrationStageNames.DualWrite, MigrationStageNames.Live, MigrationStageNames.Complete],
+        _ => [MigrationStageNames.Off, MigrationStageNames.Complete],
     };
 
     /// <summary>
@@ -96,13 +76,13 @@ public static class MigrationStages
     /// </summary>
     public static string? SafeStage(MigrationPath path) => path switch
     {
-        MigrationPath.Full => Shadow,
-        MigrationPath.Short => DualWrite,
+        MigrationPath.Full => MigrationStageNames.Shadow,
+        MigrationPath.Short => MigrationStageNames.DualWrite,
         _ => null,
     };
 
     /// <summary>Whether the new side is authoritative at a stage (reads are served from new).</summary>
-    public static bool ReadsFromNew(string stage) => stage is Live or Rampdown or Complete;
+    public static bool ReadsFromNew(string stage) => stage is MigrationStageNames.Live or MigrationStageNames.Rampdown or MigrationStageNames.Complete;
 
     /// <summary>The variations of a migration flag: one per stage of its path, key and value the stage's name.</summary>
     public static IReadOnlyList<Variation> Variations(MigrationPath path) =>
@@ -110,7 +90,7 @@ public static class MigrationStages
 
     private static string Title(string stage) => stage switch
     {
-        DualWrite => "Dual write",
+        MigrationStageNames.DualWrite => "Dual write",
         _ => char.ToUpperInvariant(stage[0]) + stage[1..],
     };
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Flagstaff.Client.Internal;
+using Flagstaff.Evaluation;
 
 namespace Flagstaff.Client.Tests;
 
@@ -408,7 +409,7 @@ public sealed class MigrationTests
     public void Latency_buckets_follow_the_wire_definition(double micros, int bucket)
     {
         // Durations are whole ticks (0.1 µs). 10 µs × 1.25^20 = 867 µs, × 1.25^21 = 1,084 µs; 10 s lies between 1.25^61 and 1.25^62 times 10 µs.
-        Assert.Equal(bucket, SideCounters.Bucket(TimeSpan.FromTicks((long)(micros * TimeSpan.TicksPerMicrosecond))));
+        Assert.Equal(bucket, LatencyBuckets.Of(TimeSpan.FromTicks((long)(micros * TimeSpan.TicksPerMicrosecond))));
     }
 
     [Fact]

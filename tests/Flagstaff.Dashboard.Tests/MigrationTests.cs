@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Server.Reports;
 using Flagstaff.Management.Services;
 using Flagstaff.Storage;
@@ -31,7 +32,7 @@ public sealed class MigrationTests(DashboardFixture fixture) : DashboardTest(fix
         var flag = (await Service<FlagService>().GetAsync(project, "orders-store")).Flag;
         Assert.Equal(FlagKind.Migration, flag.Kind);
         Assert.Equal(0.1, flag.Migration!.CompareRate, 9);
-        Assert.Equal(MigrationStages.All, flag.Variations.Select(v => v.Key));
+        Assert.Equal(MigrationStageNames.All, flag.Variations.Select(v => v.Key));
 
         // Beta accounts read from new; everyone else is 80 % shadow, 20 % live.
         await Service<FlagService>().PutTargetingAsync(project, "orders-store", "production", new TargetingRequest

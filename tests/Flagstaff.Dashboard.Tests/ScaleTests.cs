@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Server.Reports;
 using Flagstaff.Management.Services;
 using Flagstaff.Storage;
@@ -198,7 +199,7 @@ public sealed class ScaleTests(DashboardFixture fixture) : DashboardTest(fixture
 
             // Migration flags serve stages: "live" where the others serve "on".
             bool migration = kind == FlagKind.Migration;
-            string on = migration ? MigrationStages.Live : "on";
+            string on = migration ? MigrationStageNames.Live : "on";
             var production = i % 2 == 0
                 ? new EnvironmentTargeting
                 {
@@ -215,7 +216,7 @@ public sealed class ScaleTests(DashboardFixture fixture) : DashboardTest(fixture
                 Tags = [area, "q" + ((n % 4) + 1).ToString(CultureInfo.InvariantCulture)],
                 Kind = kind,
                 ValueType = migration ? FlagValueType.String : FlagValueType.Boolean,
-                Variations = migration ? MigrationStages.Variations(MigrationPath.Full) : [new Variation { Key = "on", Value = JsonSerializer.SerializeToElement(true) }, new Variation { Key = "off", Fallback = true }],
+                Variations = migration ? MigrationPaths.Variations(MigrationPath.Full) : [new Variation { Key = "on", Value = JsonSerializer.SerializeToElement(true) }, new Variation { Key = "off", Fallback = true }],
                 Migration = migration ? new MigrationSettings { Path = MigrationPath.Full } : null,
                 Environments = new Dictionary<string, EnvironmentTargeting>
                 {

@@ -1,51 +1,29 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Flagstaff.Evaluation;
 
 namespace Flagstaff.Client.Internal;
 
 /// <summary>
 /// The counts of one side of one flag, stage and operation: calls, errors and a latency histogram
-/// (bucket <c>i</c> counts durations up to 10 µs × 1.25^i, docs/adr/0004-migrations.md). Writers only
+/// (<see cref="LatencyBuckets"/>). Writers only
 /// increment with <see cref="Interlocked"/>; the collector takes each counter with an exchange, so a
 /// count made during a collection lands in this report or the next, never nowhere.
 /// </summary>
 internal sealed class SideCounters
 {
-    public const int Buckets = 80;
-    private static readonly double LogBase = Math.Log(1.25);
-
-    private readonly long[] _latency = new long[Buckets];
+    private readonly long[] _latency = new long[LatencyBuckets.Count];
     private long _invoked;
     private long _errors;
 
     public void Record(long startTimestamp, bool error)
     {
-        Interlocked.Increment(ref _latency[Bucket(Stopwatch.GetElapsedTime(startTimestamp))]);
+        Interlocked.Increment(ref _latency[LatencyBuckets.Of(Stopwatch.GetElapsedTime(startTimestamp))]);
         Interlocked.Increment(ref _invoked);
         if (error)
         {
             Interlocked.Increment(ref _errors);
         }
-    }
-
-    /// <summary>The bucket of a duration: the smallest <c>i</c> with <c>d ≤ 10 µs × 1.25^i</c>, at most 79.</summary>
-    public static int Bucket(TimeSpan duration)
-    {
-        double micros = duration.Ticks / (double)TimeSpan.TicksPerMicrosecond;
-        if (micros <= 10)
-        {
-            return 0;
-        }
-
-        int i = (int)Math.Ceiling(Math.Log(micros / 10) / LogBase);
-
-        // The logarithm can land a hair above an exact bound: the bound itself belongs to the bucket below.
-        if (i > 0 && micros <= 10 * Math.Pow(1.25, i - 1))
-        {
-            i--;
-        }
-
-        return Math.Min(i, Buckets - 1);
     }
 
     /// <summary>Takes the counts (resetting them); null when the side was not called.</summary>
@@ -54,7 +32,7 @@ internal sealed class SideCounters
         long invoked = Interlocked.Exchange(ref _invoked, 0);
         long errors = Interlocked.Exchange(ref _errors, 0);
         List<long[]>? latency = null;
-        for (int i = 0; i < Buckets; i++)
+        for (int i = 0; i < LatencyBuckets.Count; i++)
         {
             if (Volatile.Read(ref _latency[i]) != 0)
             {

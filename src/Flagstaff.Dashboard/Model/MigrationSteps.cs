@@ -1,4 +1,5 @@
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Management.Services;
 
 namespace Flagstaff.Dashboard.Model;
@@ -14,7 +15,7 @@ public static class MigrationSteps
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
-        var stages = MigrationStages.Of(path);
+        var stages = MigrationPaths.Of(path);
         var lines = new List<string>();
         for (int i = 0; i < after.Rules.Count; i++)
         {
@@ -29,13 +30,13 @@ public static class MigrationSteps
         void Check(string cohort, Serve? from, Serve to)
         {
             int was = from is null ? 0 : Furthest(from), now = Furthest(to);
-            if (now > was && (now - was > 1 || stages[now] == MigrationStages.Complete))
+            if (now > was && (now - was > 1 || stages[now] == MigrationStageNames.Complete))
             {
                 lines.Add($"{cohort}: {stages[was]} → {stages[now]}");
             }
         }
 
-        int Furthest(Serve serve) => MigrationStages.StagesOf(serve).Select(s => Math.Max(0, IndexOf(stages, s))).DefaultIfEmpty(0).Max();
+        int Furthest(Serve serve) => MigrationPaths.StagesOf(serve).Select(s => Math.Max(0, IndexOf(stages, s))).DefaultIfEmpty(0).Max();
     }
 
     /// <summary>
@@ -55,7 +56,7 @@ public static class MigrationSteps
     public static string? Previous(MigrationPath path, Serve serve)
     {
         var (stages, first, last) = Span(path, serve);
-        if (stages[last] == MigrationStages.Complete)
+        if (stages[last] == MigrationStageNames.Complete)
         {
             return null;
         }
@@ -66,8 +67,8 @@ public static class MigrationSteps
     private static (IReadOnlyList<string> Stages, int First, int Last) Span(MigrationPath path, Serve serve)
     {
         ArgumentNullException.ThrowIfNull(serve);
-        var stages = MigrationStages.Of(path);
-        var at = MigrationStages.StagesOf(serve).Select(s => Math.Max(0, IndexOf(stages, s))).DefaultIfEmpty(0).ToList();
+        var stages = MigrationPaths.Of(path);
+        var at = MigrationPaths.StagesOf(serve).Select(s => Math.Max(0, IndexOf(stages, s))).DefaultIfEmpty(0).ToList();
         return (stages, at.Min(), at.Max());
     }
 

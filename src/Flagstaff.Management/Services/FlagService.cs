@@ -52,7 +52,7 @@ public sealed class FlagService(Store store, ChangeRunner changes)
                     errors.Add("variations", "a migration flag's variations are made from its path; leave them out");
                 }
 
-                variations = MigrationStages.Variations(path);
+                variations = MigrationPaths.Variations(path);
             }
 
             var flag = new Flag

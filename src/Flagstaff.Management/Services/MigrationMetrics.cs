@@ -1,22 +1,16 @@
 using System.Globalization;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Storage;
 
 namespace Flagstaff.Management.Services;
 
 /// <summary>
-/// Latency histograms as SDKs send them: bucket <c>i</c> counts durations up to 10 µs × 1.25^i (and
-/// above the previous bound); the last bucket also holds everything longer. Histograms add up across
-/// SDK instances and nodes; a percentile is read as its bucket's upper bound, exact to 25 %.
+/// Latency histograms as SDKs send them (<see cref="LatencyBuckets"/>): they add up across SDK instances
+/// and nodes; a percentile is read as its bucket's upper bound, exact to 25 %.
 /// </summary>
 public static class LatencyHistogram
 {
-    /// <summary>Buckets per histogram.</summary>
-    public const int Buckets = 80;
-
-    /// <summary>The upper bound of a bucket, in microseconds.</summary>
-    public static double UpperBound(int bucket) => 10 * Math.Pow(1.25, bucket);
-
     /// <summary>The upper bound of the bucket holding the <paramref name="quantile"/> of the calls; null when there are none.</summary>
     public static double? Percentile(ReadOnlySpan<long> counts, double quantile)
     {
@@ -38,11 +32,11 @@ public static class LatencyHistogram
             cumulative += counts[i];
             if (cumulative >= rank)
             {
-                return UpperBound(i);
+                return LatencyBuckets.UpperBound(i);
             }
         }
 
-        return UpperBound(counts.Length - 1);
+        return LatencyBuckets.UpperBound(counts.Length - 1);
     }
 }
 
@@ -63,9 +57,9 @@ public sealed class MigrationTotals
 
     public long FailedWrites { get; private set; }
 
-    public long[] OldLatency { get; } = new long[LatencyHistogram.Buckets];
+    public long[] OldLatency { get; } = new long[LatencyBuckets.Count];
 
-    public long[] NewLatency { get; } = new long[LatencyHistogram.Buckets];
+    public long[] NewLatency { get; } = new long[LatencyBuckets.Count];
 
     public void Add(MigrationWindow window)
     {
@@ -82,7 +76,7 @@ public sealed class MigrationTotals
     public void Add(MigrationLatency latency)
     {
         ArgumentNullException.ThrowIfNull(latency);
-        if (latency.Bucket is >= 0 and < LatencyHistogram.Buckets)
+        if (latency.Bucket is >= 0 and < LatencyBuckets.Count)
         {
             (latency.Side == "new" ? NewLatency : OldLatency)[latency.Bucket] += latency.Count;
         }

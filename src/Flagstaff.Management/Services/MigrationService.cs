@@ -1,5 +1,6 @@
 using System.Globalization;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Management.Telemetry;
 using Flagstaff.Storage;
 
@@ -27,7 +28,7 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
     public const string ReadsToOld = "reads-to-old";
     public const string StopNewWrites = "stop-new-writes";
 
-    private static readonly HashSet<string> NewAuthoritative = [MigrationStages.Live, MigrationStages.Rampdown];
+    private static readonly HashSet<string> NewAuthoritative = [MigrationStageNames.Live, MigrationStageNames.Rampdown];
 
     /// <summary>The start of the 10-second window an instant falls in, in Unix seconds.</summary>
     public static long WindowOf(DateTimeOffset at) => at.ToUnixTimeSeconds() / WindowSeconds * WindowSeconds;
@@ -69,7 +70,7 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
                 .Select(g => (Stage: g.Key, Operations: g.Sum(x => Math.Max(x.OldInvoked, x.NewInvoked))))
                 .ToList();
             long operations = traffic.Sum(t => t.Operations);
-            var stages = MigrationStages.Of(settings.Path!.Value);
+            var stages = MigrationPaths.Of(settings.Path!.Value);
 
             var guards = MigrationGuards.Judge(settings, totals, window);
             if (CoolingDown(lastTrip, settings, now))
@@ -83,7 +84,7 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
                 Environment = environment.Key,
                 Path = settings.Path!.Value,
                 Stages = stages,
-                SafeStage = MigrationStages.SafeStage(settings.Path!.Value),
+                SafeStage = MigrationPaths.SafeStage(settings.Path!.Value),
                 Enabled = targeting.Enabled,
                 TargetingVersion = targeting.Version,
                 Cohorts = Cohorts(targeting),
@@ -213,17 +214,17 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
         var path = Settings(flag).Path!.Value;
         if (request.Action == ReadsToOld)
         {
-            var safe = MigrationStages.SafeStage(path)
+            var safe = MigrationPaths.SafeStage(path)
                 ?? throw new DomainValidationException("action", "the direct path has no stage that writes to both sides: use stop-new-writes to send cohorts back to off");
             return await flags.ChangeTargetingAsync(projectKey, flagKey, request.Environment, null, actor, ReadsToOld,
                 $"Emergency: reads back to old (cohorts at live and rampdown moved to {safe})",
-                t => MigrationStages.Move(t, NewAuthoritative, safe), cancellationToken).ConfigureAwait(false);
+                t => MigrationPaths.Move(t, NewAuthoritative, safe), cancellationToken).ConfigureAwait(false);
         }
 
-        var notOff = MigrationStages.Of(path).Where(s => s is not (MigrationStages.Off or MigrationStages.Complete)).ToHashSet(StringComparer.Ordinal);
+        var notOff = MigrationPaths.Of(path).Where(s => s is not (MigrationStageNames.Off or MigrationStageNames.Complete)).ToHashSet(StringComparer.Ordinal);
         return await flags.ChangeTargetingAsync(projectKey, flagKey, request.Environment, null, actor, StopNewWrites,
             "Emergency: writes to new stopped (cohorts moved to off; cohorts at complete stay)",
-            t => MigrationStages.Move(t, notOff, MigrationStages.Off), cancellationToken).ConfigureAwait(false);
+            t => MigrationPaths.Move(t, notOff, MigrationStageNames.Off), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -250,7 +251,7 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
             {
                 var view = await flags.ChangeTargetingAsync(j.Project, j.Flag, j.Environment, j.Version, Actor.System(GuardActor), "guard-rollback",
                     $"{j.Figures}: cohorts at live and rampdown moved to {j.Safe}",
-                    t => MigrationStages.Move(t, NewAuthoritative, j.Safe), cancellationToken).ConfigureAwait(false);
+                    t => MigrationPaths.Move(t, NewAuthoritative, j.Safe), cancellationToken).ConfigureAwait(false);
                 if (view.Version != j.Version)
                 {
                     metrics.GuardRolledBack(j.Guard);
@@ -272,13 +273,13 @@ public sealed class MigrationService(Store store, FlagService flags, TimeProvide
             var environment = await s.GetEnvironmentByIdAsync(environmentId).ConfigureAwait(false);
             var project = environment is null ? null : await s.GetProjectByIdAsync(environment.ProjectId).ConfigureAwait(false);
             var flag = project is null ? null : await s.GetFlagAsync(project.Id, flagKey).ConfigureAwait(false);
-            if (flag is not { Kind: FlagKind.Migration, ArchivedAt: null, Migration: { Path: { } path } settings } || MigrationStages.SafeStage(path) is not { } safe)
+            if (flag is not { Kind: FlagKind.Migration, ArchivedAt: null, Migration: { Path: { } path } settings } || MigrationPaths.SafeStage(path) is not { } safe)
             {
                 return null;
             }
 
             var targeting = await s.GetTargetingAsync(flag.Id, environmentId).ConfigureAwait(false);
-            if (targeting is not { Enabled: true } || !targeting.Rules.Select(r => r.Serve).Append(targeting.DefaultServe).SelectMany(MigrationStages.StagesOf).Any(NewAuthoritative.Contains))
+            if (targeting is not { Enabled: true } || !targeting.Rules.Select(r => r.Serve).Append(targeting.DefaultServe).SelectMany(MigrationPaths.StagesOf).Any(NewAuthoritative.Contains))
             {
                 return null;
             }

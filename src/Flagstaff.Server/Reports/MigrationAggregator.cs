@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 using Flagstaff.Management.Services;
 using Flagstaff.Management.Telemetry;
 using Flagstaff.Storage;
@@ -117,9 +118,9 @@ public sealed partial class MigrationAggregator(Store store, TimeProvider clock,
         {
             errors.Add(path + ".stage", "is required");
         }
-        else if (!MigrationStages.All.Contains(m.Stage))
+        else if (!MigrationStageNames.All.Contains(m.Stage))
         {
-            errors.Add(path + ".stage", $"\"{Limits.Truncate(m.Stage)}\" is not a stage: use {string.Join(", ", MigrationStages.All)}");
+            errors.Add(path + ".stage", $"\"{Limits.Truncate(m.Stage)}\" is not a stage: use {string.Join(", ", MigrationStageNames.All)}");
         }
 
         if (m.Operation is not ("read" or "write"))
@@ -180,9 +181,9 @@ public sealed partial class MigrationAggregator(Store store, TimeProvider clock,
             {
                 errors.Add(at, "must be a [bucket, count] pair");
             }
-            else if (pair[0] is < 0 or >= LatencyHistogram.Buckets)
+            else if (pair[0] is < 0 or >= LatencyBuckets.Count)
             {
-                errors.Add(at, $"bucket {pair[0]} is not between 0 and {LatencyHistogram.Buckets - 1}");
+                errors.Add(at, $"bucket {pair[0]} is not between 0 and {LatencyBuckets.Count - 1}");
             }
             else if (pair[1] < 0)
             {
@@ -219,7 +220,7 @@ public sealed partial class MigrationAggregator(Store store, TimeProvider clock,
                 var m = report.Measurements[i];
                 string? reason = !snapshot.Flags.TryGetValue(m.Flag!, out var flag) ? $"this environment has no flag \"{m.Flag}\""
                     : flag.Migration?.Path is not { } path ? $"\"{m.Flag}\" is not a migration flag"
-                    : !MigrationStages.Of(path).Contains(m.Stage!) ? $"\"{m.Stage}\" is not a stage of the {JsonName(path)} path of \"{m.Flag}\""
+                    : !MigrationPaths.Of(path).Contains(m.Stage!) ? $"\"{m.Stage}\" is not a stage of the {JsonName(path)} path of \"{m.Flag}\""
                     : null;
                 if (reason is not null)
                 {
@@ -368,8 +369,8 @@ public sealed partial class MigrationAggregator(Store store, TimeProvider clock,
     private sealed class Sums
     {
         public long OldInvoked, OldErrors, NewInvoked, NewErrors, Compared, Inconsistent, FailedWrites;
-        public readonly long[] OldLatency = new long[LatencyHistogram.Buckets];
-        public readonly long[] NewLatency = new long[LatencyHistogram.Buckets];
+        public readonly long[] OldLatency = new long[LatencyBuckets.Count];
+        public readonly long[] NewLatency = new long[LatencyBuckets.Count];
 
         public void Add(MigrationMeasurement m)
         {
@@ -401,7 +402,7 @@ public sealed partial class MigrationAggregator(Store store, TimeProvider clock,
             Compared += other.Compared;
             Inconsistent += other.Inconsistent;
             FailedWrites += other.FailedWrites;
-            for (int b = 0; b < LatencyHistogram.Buckets; b++)
+            for (int b = 0; b < LatencyBuckets.Count; b++)
             {
                 OldLatency[b] += other.OldLatency[b];
                 NewLatency[b] += other.NewLatency[b];
