@@ -72,7 +72,8 @@ public static class FlagCompiler
             throw new DomainValidationException([.. loaded.Errors.Select(e => new ValidationError("rules", e.ToString()))]);
         }
 
-        bool enabled = targeting.Enabled && flag.ArchivedAt is null;
+        // An archived flag, or a flag of an archived project, is served to no one.
+        bool enabled = targeting.Enabled && flag.ArchivedAt is null && project.ArchivedAt is null;
         return new SnapshotFlag(flag.Key, enabled, json, [.. conditionVariations], [.. conditionRules], defaultVariation, flag.Variations.FirstOrDefault(v => v.Fallback)?.Key, loaded.Flag)
         {
             ActiveValues = [.. flag.Variations.Where(v => !v.Fallback && v.Value is not null).Select(v => FlagValue.FromJson(v.Value!.Value))],
