@@ -92,6 +92,7 @@ public static class ServiceSetup
             options.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(2, WebhookJson.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(3, EvaluationErrorJson.Default);
         });
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
