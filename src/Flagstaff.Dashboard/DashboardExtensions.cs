@@ -59,7 +59,7 @@ public static class DashboardExtensions
 
         DashboardAssets.Map(app);
         app.MapPost("/logout", SignOutAsync).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet(SingleSignOn.StartPath, StartSingleSignOn).AllowAnonymous()
+        app.MapGet(SingleSignOn.StartPath, StartSingleSignOn).AllowAnonymous().WithName("StartSingleSignOn")
             .WithSummary("Starts a sign-in at the single sign-on provider (a browser page, not an API call); returns to returnUrl, a path on this server, once signed in.")
             .WithTags("Sign-in");
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

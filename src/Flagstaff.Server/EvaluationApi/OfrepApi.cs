@@ -24,9 +24,12 @@ public static class OfrepApi
         var group = app.MapGroup("/ofrep/v1/evaluate").WithTags("OFREP").AllowAnonymous();
         group.DisableHttpMetrics();
         group.ShortCircuit();
-        group.MapPost("/flags/{key}", EvaluateOne)
+
+        // Errors are OFREP's {"errorCode", "errorDetails"}, not problems.
+        group.ProducesOfrepErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable, StatusCodes.Status413PayloadTooLarge);
+        group.MapPost("/flags/{key}", EvaluateOne).WithName("OfrepEvaluateFlag").ProducesOfrepErrors(StatusCodes.Status404NotFound)
             .WithSummary("Evaluates one flag for {\"context\": {...}}. Key in Authorization: Bearer or X-API-Key.");
-        group.MapPost("/flags", EvaluateAll)
+        group.MapPost("/flags", EvaluateAll).Described(EvaluateAll).WithName("OfrepEvaluateFlags")
             .WithSummary("Evaluates every flag for one context; ETag and 304 on If-None-Match; eventStreams for change notifications.");
         group.MapMethods("/flags/{key}", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
         group.MapMethods("/flags", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();

@@ -23,13 +23,16 @@ public static class TgglApi
         // The hot path: counted by flagstaff.http.requests alone, not by ASP.NET Core's request
         // duration histogram as well (measured in docs/benchmarks.md).
         group.DisableHttpMetrics();
-        group.MapPost("/flags", Flags)
+
+        // Errors are Tggl's {"error"}, not problems: a key refused, over its rate, or an environment not loaded yet.
+        group.ProducesTgglErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable);
+        group.MapPost("/flags", Flags).Described(Flags).WithName("EvaluateFlags").ProducesTgglErrors(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Evaluates every flag for one context (an object) or several (an array); answers the active flags, slug to value. Client or server key in X-Tggl-Api-Key.").WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(JsonElement), ["application/json"]));
         group.MapMethods("/flags", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
-        group.MapGet("/config", Config)
+        group.MapGet("/config", Config).Described(Config).WithName("GetConfig").ProducesTgglErrors(StatusCodes.Status403Forbidden)
             .WithSummary("The environment's configuration (the flags that are on) in the flag format; ETag and 304. Server key.")
             .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(JsonElement), ["application/json"]));
-        group.MapGet("/typing", Typing)
+        group.MapGet("/typing", Typing).Described(Typing).WithName("GetTyping").ProducesTgglErrors(StatusCodes.Status403Forbidden)
             .WithSummary("The values each flag can serve and the known context properties with their types. Server key.");
         return app;
     }

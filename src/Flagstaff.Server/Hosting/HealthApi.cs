@@ -13,8 +13,8 @@ public static class HealthApi
     {
         var group = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
         group.ShortCircuit();
-        group.MapGet("/live", () => TypedResults.Ok("live")).WithSummary("The process is up.");
-        group.MapGet("/ready", Ready)
+        group.MapGet("/live", () => TypedResults.Ok("live")).WithName("GetLiveness").WithSummary("The process is up.");
+        group.MapGet("/ready", Ready).WithName("GetReadiness").Produces<Readiness>(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("ready: serving from current configuration; degraded: the database is unreachable, evaluation answers from the last configuration (200); loading: not serving yet (503).");
         return app;
     }

@@ -94,6 +94,7 @@ public static class ServiceSetup
             options.SerializerOptions.TypeInfoResolverChain.Insert(1, DomainJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(2, WebhookJson.Default);
             options.SerializerOptions.TypeInfoResolverChain.Insert(3, CodeReferenceJson.Default);
+            options.SerializerOptions.TypeInfoResolverChain.Insert(4, EvaluationErrorJson.Default);
         });
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {

@@ -12,11 +12,12 @@ public static class AuditApi
 {
     public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/audit", List).RequireRole(Role.Viewer).WithTags("History")
+        app.MapGet("/api/audit", List).RequireRole(Role.Viewer).WithTags("History").WithName("ListAuditEntries").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status400BadRequest)
             .WithSummary("The audit log, newest first: ?project=, flag=, environment= (with project), actor= (member id), from=, to= (ISO 8601), before= (entry id, for the next page), limit= (at most 200).");
-        app.MapGet("/api/projects/{project}/export", Export).RequireRole(Role.Viewer).WithTags("Import and export")
+        app.MapGet("/api/projects/{project}/export", Export).RequireRole(Role.Viewer).WithTags("Import and export").WithName("ExportProject").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound)
             .WithSummary("The whole project as one document: environments, flags with targeting, segments, context properties (never API key secrets).");
-        app.MapPost("/api/import", Import).RequireRole(Role.Admin).WithTags("Import and export").Accepts<ProjectDocument>("application/json")
+        app.MapPost("/api/import", Import).RequireRole(Role.Admin).WithTags("Import and export").Accepts<ProjectDocument>("application/json").WithName("ImportProject")
+            .ProducesSignedInProblems().ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("Creates or updates the project of a document and everything it names, in one transaction; importing the same document again changes nothing.");
         return app;
     }

@@ -14,19 +14,22 @@ public static class AuthApi
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api").WithTags("Sign-in");
-        group.MapGet("/setup", GetSetupStatus).AllowAnonymous()
+        group.MapGet("/setup", GetSetupStatus).AllowAnonymous().WithName("GetSetupStatus").ProducesProblems(StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Whether the first owner still has to be created.");
-        group.MapPost("/setup", Setup).AllowAnonymous().Accepts<SetupRequest>("application/json")
+        group.MapPost("/setup", Setup).AllowAnonymous().Accepts<SetupRequest>("application/json").WithName("SetUp")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Creates the first owner with the one-time token the server printed at start, and signs in.");
-        group.MapPost("/auth/login", Login).AllowAnonymous().Accepts<LoginRequest>("application/json")
+        group.MapPost("/auth/login", Login).AllowAnonymous().Accepts<LoginRequest>("application/json").WithName("SignIn")
+            .ProducesBodyProblems().ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Signs in with e-mail and password (sets the session cookie). Repeated failures are slowed down (429 with Retry-After); 403 when password sign-in is switched off (Flagstaff:Sso:PasswordSignIn).");
-        group.MapGet("/auth/methods", GetSignInMethods).AllowAnonymous()
+        group.MapGet("/auth/methods", GetSignInMethods).AllowAnonymous().WithName("GetSignInMethods")
             .WithSummary("How members can sign in: who may use a password (Enabled, OwnersOnly, Disabled), and the single sign-on provider, if configured, with the path that starts its sign-in.");
-        group.MapPost("/auth/logout", (Delegate)Logout).AllowAnonymous()
+        group.MapPost("/auth/logout", (Delegate)Logout).AllowAnonymous().WithName("SignOut").ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Signs out: ends the session on the server (the old cookie is refused from now on, on every node) and clears the cookie.");
-        group.MapGet("/me", GetMe).RequireRole(Role.Viewer)
+        group.MapGet("/me", GetMe).RequireRole(Role.Viewer).WithName("GetMe").ProducesSignedInProblems()
             .WithSummary("The signed-in member.");
-        group.MapPost("/me/password", ChangePassword).RequireRole(Role.Viewer).Accepts<ChangePasswordRequest>("application/json")
+        group.MapPost("/me/password", ChangePassword).RequireRole(Role.Viewer).Accepts<ChangePasswordRequest>("application/json").WithName("ChangePassword")
+            .ProducesSignedInProblems().ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status404NotFound)
             .WithSummary("Changes the signed-in member's password, and ends every other session of the member (this one stays signed in).");
         return app;
     }

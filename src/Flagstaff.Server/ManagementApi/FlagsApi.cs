@@ -14,28 +14,40 @@ public static class FlagsApi
 
     public static IEndpointRouteBuilder MapFlagsApi(this IEndpointRouteBuilder app)
     {
-        var flags = app.MapGroup("/api/projects/{project}/flags").WithTags("Flags");
-        flags.MapGet("/", List).RequireRole(Role.Viewer)
+        var flags = app.MapGroup("/api/projects/{project}/flags").WithTags("Flags")
+            .ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        flags.MapGet("/", List).RequireRole(Role.Viewer).WithName("ListFlags").ProducesProblems(StatusCodes.Status400BadRequest)
             .WithSummary("Lists a project's flags with their targeting: ?q= (key, name, description), tag, kind, archived (true, false, all), offset, limit (at most 500).");
-        flags.MapPost("/", Create).RequireRole(Role.Editor).Accepts<CreateFlagRequest>("application/json")
+        flags.MapPost("/", Create).RequireRole(Role.Editor).Accepts<CreateFlagRequest>("application/json").WithName("CreateFlag")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("Creates a flag (by default boolean, off everywhere).");
-        flags.MapGet("/{flag}", Get).RequireRole(Role.Viewer).WithSummary("Reads a flag with its targeting in every environment.");
-        flags.MapPatch("/{flag}", Update).RequireRole(Role.Editor).Accepts<UpdateFlagRequest>("application/json")
+        flags.MapGet("/{flag}", Get).RequireRole(Role.Viewer).WithName("GetFlag").WithSummary("Reads a flag with its targeting in every environment.");
+        flags.MapPatch("/{flag}", Update).RequireRole(Role.Editor).Accepts<UpdateFlagRequest>("application/json").WithName("UpdateFlag")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Changes a flag's name, description, tags, kind or variations. Needs If-Match.");
-        flags.MapPost("/{flag}/archive", Archive).RequireRole(Role.Editor).WithSummary("Archives a flag: it is served to no one.");
-        flags.MapPost("/{flag}/restore", Restore).RequireRole(Role.Editor).WithSummary("Restores an archived flag.");
-        flags.MapDelete("/{flag}", Delete).RequireRole(Role.Editor).WithSummary("Deletes an archived flag for good. Needs If-Match.");
+        flags.MapPost("/{flag}/archive", Archive).RequireRole(Role.Editor).WithName("ArchiveFlag").ProducesChangeProblems()
+            .WithSummary("Archives a flag: it is served to no one.");
+        flags.MapPost("/{flag}/restore", Restore).RequireRole(Role.Editor).WithName("RestoreFlag").ProducesChangeProblems()
+            .WithSummary("Restores an archived flag.");
+        flags.MapDelete("/{flag}", Delete).RequireRole(Role.Editor).WithName("DeleteFlag").ProducesChangeProblems().ProducesVersionProblems()
+            .WithSummary("Deletes an archived flag for good. Needs If-Match.");
 
-        flags.MapGet("/{flag}/environments/{environment}", GetTargeting).RequireRole(Role.Viewer).WithSummary("Reads a flag's targeting in one environment.");
-        flags.MapPut("/{flag}/environments/{environment}", PutTargeting).RequireRole(Role.Editor).Accepts<TargetingRequest>("application/json")
+        flags.MapGet("/{flag}/environments/{environment}", GetTargeting).RequireRole(Role.Viewer).WithName("GetTargeting")
+            .WithSummary("Reads a flag's targeting in one environment.");
+        flags.MapPut("/{flag}/environments/{environment}", PutTargeting).RequireRole(Role.Editor).Accepts<TargetingRequest>("application/json").WithName("UpdateTargeting")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Replaces a flag's targeting in one environment (main switch, rules, default). Needs If-Match.");
-        flags.MapPost("/{flag}/environments/{environment}/on", TurnOn).RequireRole(Role.Editor).WithSummary("Turns the main switch on. Needs no version.");
-        flags.MapPost("/{flag}/environments/{environment}/off", TurnOff).RequireRole(Role.Editor)
+        flags.MapPost("/{flag}/environments/{environment}/on", TurnOn).RequireRole(Role.Editor).WithName("TurnFlagOn").ProducesChangeProblems()
+            .WithSummary("Turns the main switch on. Needs no version.");
+        flags.MapPost("/{flag}/environments/{environment}/off", TurnOff).RequireRole(Role.Editor).WithName("TurnFlagOff").ProducesChangeProblems()
             .WithSummary("Turns the main switch off: the kill switch. Takes effect at once, needs no version.");
 
-        flags.MapGet("/{flag}/history", History).RequireRole(Role.Viewer).WithSummary("Lists a flag's revisions, newest first (?before=revision&limit=).");
-        flags.MapGet("/{flag}/history/{revision:long}", GetRevision).RequireRole(Role.Viewer).WithSummary("The flag as it was at a revision.");
-        flags.MapPost("/{flag}/history/{revision:long}/revert", Revert).RequireRole(Role.Editor).Accepts<RevertRequest>("application/json")
+        flags.MapGet("/{flag}/history", History).RequireRole(Role.Viewer).WithName("ListFlagHistory").ProducesProblems(StatusCodes.Status400BadRequest)
+            .WithSummary("Lists a flag's revisions, newest first (?before=revision&limit=).");
+        flags.MapGet("/{flag}/history/{revision:long}", GetRevision).RequireRole(Role.Viewer).WithName("GetFlagRevision")
+            .WithSummary("The flag as it was at a revision.");
+        flags.MapPost("/{flag}/history/{revision:long}/revert", Revert).RequireRole(Role.Editor).Accepts<RevertRequest>("application/json").WithName("RevertFlag")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("Makes the flag as it was at a revision, as a new recorded change.")
             .WithDescription("The body is optional: {\"comment\": the reason, kept in the history; \"environments\": the environment keys whose targeting is restored (all when absent); \"settings\": false to keep the flag's current settings (name, description, tags, variations)}.");
         return app;

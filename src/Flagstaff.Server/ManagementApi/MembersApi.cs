@@ -11,19 +11,21 @@ public static class MembersApi
 {
     public static IEndpointRouteBuilder MapMembersApi(this IEndpointRouteBuilder app)
     {
-        var members = app.MapGroup("/api/members").WithTags("Members");
-        members.MapGet("/", List).RequireRole(Role.Viewer).WithSummary("Lists the members.");
-        members.MapPost("/", Create).RequireRole(Role.Admin).Accepts<CreateMemberRequest>("application/json")
+        var members = app.MapGroup("/api/members").WithTags("Members").ProducesSignedInProblems();
+        members.MapGet("/", List).RequireRole(Role.Viewer).WithName("ListMembers").WithSummary("Lists the members.");
+        members.MapPost("/", Create).RequireRole(Role.Admin).Accepts<CreateMemberRequest>("application/json").WithName("CreateMember")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("Adds a member (admins add up to admin; owners anyone).");
-        members.MapPatch("/{id}", Update).RequireRole(Role.Admin).Accepts<UpdateMemberRequest>("application/json")
+        members.MapPatch("/{id}", Update).RequireRole(Role.Admin).Accepts<UpdateMemberRequest>("application/json").WithName("UpdateMember")
+            .ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Changes a member's name, role, or disables them. Needs If-Match.");
-        members.MapDelete("/{id}", Delete).RequireRole(Role.Admin).WithSummary("Removes a member.");
+        members.MapDelete("/{id}", Delete).RequireRole(Role.Admin).WithName("DeleteMember").ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems().ProducesProblems(StatusCodes.Status409Conflict).WithSummary("Removes a member.");
 
-        var tokens = app.MapGroup("/api/me/tokens").WithTags("Access tokens").RequireRole(Role.Viewer);
-        tokens.MapGet("/", ListTokens).WithSummary("Lists your personal access tokens.");
-        tokens.MapPost("/", CreateToken).Accepts<CreateTokenRequest>("application/json")
+        var tokens = app.MapGroup("/api/me/tokens").WithTags("Access tokens").RequireRole(Role.Viewer).ProducesSignedInProblems();
+        tokens.MapGet("/", ListTokens).WithName("ListAccessTokens").WithSummary("Lists your personal access tokens.");
+        tokens.MapPost("/", CreateToken).Accepts<CreateTokenRequest>("application/json").WithName("CreateAccessToken").ProducesChangeProblems().ProducesBodyProblems()
             .WithSummary("Creates a personal access token; its secret is in this response only.");
-        tokens.MapDelete("/{id}", RevokeToken).WithSummary("Revokes one of your tokens.");
+        tokens.MapDelete("/{id}", RevokeToken).WithName("RevokeAccessToken").ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems().WithSummary("Revokes one of your tokens.");
         return app;
     }
 

@@ -14,12 +14,13 @@ public static class MigrationsApi
 {
     public static IEndpointRouteBuilder MapMigrationsApi(this IEndpointRouteBuilder app)
     {
-        var flags = app.MapGroup("/api/projects/{project}/flags/{flag}/migration").WithTags("Migrations");
-        flags.MapGet("/", Get).RequireRole(Role.Viewer)
+        var flags = app.MapGroup("/api/projects/{project}/flags/{flag}/migration").WithTags("Migrations").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
+        flags.MapGet("/", Get).RequireRole(Role.Viewer).WithName("GetMigration")
             .WithSummary("A migration flag in one environment: its cohorts and their stages, the measurements over the window, the guards' state, the last rollback, and 10-second points over 15 minutes.")
             .WithDescription("?environment= (required), window= (seconds, a multiple of 10 up to 3600; default the flag's guard window). Latency percentiles are in microseconds, "
                 + "read from merged histograms as bucket upper bounds (exact to 25 %).");
-        flags.MapPost("/actions", Act).RequireRole(Role.Editor).Accepts<MigrationActionRequest>("application/json")
+        flags.MapPost("/actions", Act).RequireRole(Role.Editor).Accepts<MigrationActionRequest>("application/json").WithName("ApplyMigrationAction")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("An emergency action in one environment, recorded in the history: reads-to-old (cohorts at live and rampdown to the safe stage) or stop-new-writes (every cohort not at complete to off).");
         return app;
     }

@@ -11,32 +11,41 @@ public static class ProjectsApi
 {
     public static IEndpointRouteBuilder MapProjectsApi(this IEndpointRouteBuilder app)
     {
-        var projects = app.MapGroup("/api/projects").WithTags("Projects");
-        projects.MapGet("/", List).RequireRole(Role.Viewer).WithSummary("Lists projects (?archived=true to include archived ones).");
-        projects.MapPost("/", Create).RequireRole(Role.Admin).Accepts<CreateProjectRequest>("application/json")
+        var projects = app.MapGroup("/api/projects").WithTags("Projects").ProducesSignedInProblems();
+        projects.MapGet("/", List).RequireRole(Role.Viewer).WithName("ListProjects").ProducesProblems(StatusCodes.Status400BadRequest).WithSummary("Lists projects (?archived=true to include archived ones).");
+        projects.MapPost("/", Create).RequireRole(Role.Admin).Accepts<CreateProjectRequest>("application/json").WithName("CreateProject")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("Creates a project with its environments (default: development, staging, production).");
-        projects.MapGet("/{project}", Get).RequireRole(Role.Viewer).WithSummary("Reads a project.");
-        projects.MapPatch("/{project}", Update).RequireRole(Role.Admin).Accepts<UpdateProjectRequest>("application/json")
+        projects.MapGet("/{project}", Get).RequireRole(Role.Viewer).WithName("GetProject").ProducesProblems(StatusCodes.Status404NotFound).WithSummary("Reads a project.");
+        projects.MapPatch("/{project}", Update).RequireRole(Role.Admin).Accepts<UpdateProjectRequest>("application/json").WithName("UpdateProject")
+            .ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Changes a project's name, description or stickiness property. Needs If-Match.");
-        projects.MapPost("/{project}/archive", Archive).RequireRole(Role.Admin).WithSummary("Archives a project: none of its flags are served.");
-        projects.MapPost("/{project}/restore", Restore).RequireRole(Role.Admin).WithSummary("Restores an archived project.");
-        projects.MapDelete("/{project}", Delete).RequireRole(Role.Owner).WithSummary("Deletes an archived project and everything in it. Needs If-Match.");
+        projects.MapPost("/{project}/archive", Archive).RequireRole(Role.Admin).WithName("ArchiveProject").ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems()
+            .WithSummary("Archives a project: none of its flags are served.");
+        projects.MapPost("/{project}/restore", Restore).RequireRole(Role.Admin).WithName("RestoreProject").ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems()
+            .WithSummary("Restores an archived project.");
+        projects.MapDelete("/{project}", Delete).RequireRole(Role.Owner).WithName("DeleteProject").ProducesProblems(StatusCodes.Status404NotFound).ProducesChangeProblems().ProducesVersionProblems()
+            .WithSummary("Deletes an archived project and everything in it. Needs If-Match.");
 
-        var environments = app.MapGroup("/api/projects/{project}/environments").WithTags("Environments");
-        environments.MapGet("/", ListEnvironments).RequireRole(Role.Viewer).WithSummary("Lists a project's environments in display order.");
-        environments.MapPost("/", CreateEnvironment).RequireRole(Role.Admin).Accepts<CreateEnvironmentRequest>("application/json")
+        var environments = app.MapGroup("/api/projects/{project}/environments").WithTags("Environments").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        environments.MapGet("/", ListEnvironments).RequireRole(Role.Viewer).WithName("ListEnvironments").WithSummary("Lists a project's environments in display order.");
+        environments.MapPost("/", CreateEnvironment).RequireRole(Role.Admin).Accepts<CreateEnvironmentRequest>("application/json").WithName("CreateEnvironment")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
             .WithSummary("Adds an environment; every flag starts off in it.");
-        environments.MapGet("/{environment}", GetEnvironment).RequireRole(Role.Viewer).WithSummary("Reads an environment.");
-        environments.MapPatch("/{environment}", UpdateEnvironment).RequireRole(Role.Admin).Accepts<UpdateEnvironmentRequest>("application/json")
+        environments.MapGet("/{environment}", GetEnvironment).RequireRole(Role.Viewer).WithName("GetEnvironment").WithSummary("Reads an environment.");
+        environments.MapPatch("/{environment}", UpdateEnvironment).RequireRole(Role.Admin).Accepts<UpdateEnvironmentRequest>("application/json").WithName("UpdateEnvironment")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Renames, recolours, reorders an environment or marks it critical. Needs If-Match.");
-        environments.MapDelete("/{environment}", DeleteEnvironment).RequireRole(Role.Admin)
+        environments.MapDelete("/{environment}", DeleteEnvironment).RequireRole(Role.Admin).WithName("DeleteEnvironment").ProducesChangeProblems().ProducesVersionProblems()
             .WithSummary("Deletes an environment with its targeting and API keys. Needs If-Match.");
 
-        var keys = app.MapGroup("/api/projects/{project}/environments/{environment}/keys").WithTags("API keys");
-        keys.MapGet("/", ListKeys).RequireRole(Role.Viewer).WithSummary("Lists an environment's API keys (never their secrets).");
-        keys.MapPost("/", CreateKey).RequireRole(Role.Admin).Accepts<CreateApiKeyRequest>("application/json")
+        var keys = app.MapGroup("/api/projects/{project}/environments/{environment}/keys").WithTags("API keys").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        keys.MapGet("/", ListKeys).RequireRole(Role.Viewer).WithName("ListApiKeys").WithSummary("Lists an environment's API keys (never their secrets).");
+        keys.MapPost("/", CreateKey).RequireRole(Role.Admin).Accepts<CreateApiKeyRequest>("application/json").WithName("CreateApiKey")
+            .ProducesChangeProblems().ProducesBodyProblems()
             .WithSummary("Creates a client or server API key; its secret is in this response only.");
-        keys.MapDelete("/{id}", RevokeKey).RequireRole(Role.Admin).WithSummary("Revokes a key: its requests are refused and its streams closed.");
+        keys.MapDelete("/{id}", RevokeKey).RequireRole(Role.Admin).WithName("RevokeApiKey").ProducesChangeProblems()
+            .WithSummary("Revokes a key: its requests are refused and its streams closed.");
         return app;
     }
 

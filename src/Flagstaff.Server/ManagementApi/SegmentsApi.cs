@@ -12,26 +12,35 @@ public static class SegmentsApi
 {
     public static IEndpointRouteBuilder MapSegmentsApi(this IEndpointRouteBuilder app)
     {
-        var segments = app.MapGroup("/api/projects/{project}/segments").WithTags("Segments");
-        segments.MapGet("/", List).RequireRole(Role.Viewer).WithSummary("Lists a project's segments.");
-        segments.MapPost("/", Create).RequireRole(Role.Editor).Accepts<SegmentRequest>("application/json").WithSummary("Creates a segment: clauses, explicit ids, or both.");
-        segments.MapGet("/{segment}", Get).RequireRole(Role.Viewer).WithSummary("Reads a segment.");
-        segments.MapPatch("/{segment}", Update).RequireRole(Role.Editor).Accepts<SegmentRequest>("application/json")
+        var segments = app.MapGroup("/api/projects/{project}/segments").WithTags("Segments").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        segments.MapGet("/", List).RequireRole(Role.Viewer).WithName("ListSegments").WithSummary("Lists a project's segments.");
+        segments.MapPost("/", Create).RequireRole(Role.Editor).Accepts<SegmentRequest>("application/json").WithName("CreateSegment")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
+            .WithSummary("Creates a segment: clauses, explicit ids, or both.");
+        segments.MapGet("/{segment}", Get).RequireRole(Role.Viewer).WithName("GetSegment").WithSummary("Reads a segment.");
+        segments.MapPatch("/{segment}", Update).RequireRole(Role.Editor).Accepts<SegmentRequest>("application/json").WithName("UpdateSegment")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Changes a segment; every flag using it is recompiled. Needs If-Match.");
-        segments.MapDelete("/{segment}", Delete).RequireRole(Role.Editor).WithSummary("Deletes a segment no flag uses. Needs If-Match.");
+        segments.MapDelete("/{segment}", Delete).RequireRole(Role.Editor).WithName("DeleteSegment").ProducesChangeProblems().ProducesVersionProblems()
+            .WithSummary("Deletes a segment no flag uses. Needs If-Match.");
 
-        var properties = app.MapGroup("/api/projects/{project}/context-properties").WithTags("Context properties");
-        properties.MapGet("/", ListProperties).RequireRole(Role.Viewer)
+        var properties = app.MapGroup("/api/projects/{project}/context-properties").WithTags("Context properties").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        properties.MapGet("/", ListProperties).RequireRole(Role.Viewer).WithName("ListContextProperties").ProducesProblems(StatusCodes.Status400BadRequest)
             .WithSummary("Lists the project's known context properties, a page at a time: ?q= (key, name, description), learned (true, false), offset, limit (at most 1000).")
             .WithDescription("The body is the page's properties by key (limit defaults to 1000). X-Total-Count says how many match; a Link header with rel=\"next\" gives the next page when there is one.");
-        properties.MapPost("/", CreateProperty).RequireRole(Role.Editor).Accepts<ContextPropertyRequest>("application/json").WithSummary("Adds a context property to the catalogue.");
-        properties.MapGet("/{key}", GetProperty).RequireRole(Role.Viewer).WithSummary("Reads a context property.");
-        properties.MapPatch("/{key}", UpdateProperty).RequireRole(Role.Editor).Accepts<ContextPropertyRequest>("application/json").WithSummary("Changes a context property. Needs If-Match.");
-        properties.MapDelete("/", RemoveLearnedProperties).RequireRole(Role.Admin)
+        properties.MapPost("/", CreateProperty).RequireRole(Role.Editor).Accepts<ContextPropertyRequest>("application/json").WithName("CreateContextProperty")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesProblems(StatusCodes.Status409Conflict)
+            .WithSummary("Adds a context property to the catalogue.");
+        properties.MapGet("/{key}", GetProperty).RequireRole(Role.Viewer).WithName("GetContextProperty").WithSummary("Reads a context property.");
+        properties.MapPatch("/{key}", UpdateProperty).RequireRole(Role.Editor).Accepts<ContextPropertyRequest>("application/json").WithName("UpdateContextProperty")
+            .ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
+            .WithSummary("Changes a context property. Needs If-Match.");
+        properties.MapDelete("/", RemoveLearnedProperties).RequireRole(Role.Admin).WithName("RemoveLearnedContextProperties").ProducesChangeProblems().ProducesProblems(StatusCodes.Status400BadRequest)
             .WithSummary("Removes, in bulk, the properties learned from usage reports: ?learned=true (required), narrowed by q= or by key= (repeatable, at most 1000).")
             .WithDescription("Properties defined or changed by hand are never removed this way. Their remembered values go with them; each removal is recorded in the history. "
                 + "Answers the keys removed.");
-        properties.MapDelete("/{key}", DeleteProperty).RequireRole(Role.Editor).WithSummary("Removes a context property from the catalogue. Needs If-Match.");
+        properties.MapDelete("/{key}", DeleteProperty).RequireRole(Role.Editor).WithName("DeleteContextProperty").ProducesChangeProblems().ProducesVersionProblems()
+            .WithSummary("Removes a context property from the catalogue. Needs If-Match.");
         return app;
     }
 

@@ -1,5 +1,6 @@
 using Flagstaff.Domain;
 using Flagstaff.Management.Security;
+using Flagstaff.Server.Http;
 using Flagstaff.Management.Services;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -10,16 +11,16 @@ public static class UsageApi
 {
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
-        var usage = app.MapGroup("/api/projects/{project}").WithTags("Usage");
-        usage.MapGet("/flags/{flag}/usage", Get).RequireRole(Role.Viewer)
+        var usage = app.MapGroup("/api/projects/{project}").WithTags("Usage").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        usage.MapGet("/flags/{flag}/usage", Get).RequireRole(Role.Viewer).WithName("GetFlagUsage").ProducesProblems(StatusCodes.Status400BadRequest)
             .WithSummary("A flag's evaluations in one environment per value over time, as SDKs reported them.")
             .WithDescription(
                 "?environment= (required), from= and to= (ISO 8601; default the day up to now), bucket= (minutes, 1 to 1440; default chosen from the period: "
                 + "1 for an hour, 15 for a day, 60 for a week). The period is widened to whole buckets aligned in UTC and every bucket is listed, empty ones included; "
                 + "each bucket's counts follow the order of values (largest total first). Usage is kept for 30 days.");
-        usage.MapGet("/last-evaluated", LastEvaluated).RequireRole(Role.Viewer)
+        usage.MapGet("/last-evaluated", LastEvaluated).RequireRole(Role.Viewer).WithName("GetLastEvaluated")
             .WithSummary("When each flag was last evaluated, by environment key then flag key (the start of that minute); flags not evaluated in the 30 days usage is kept are absent.");
-        usage.MapGet("/usage/dropped", Dropped).RequireRole(Role.Viewer)
+        usage.MapGet("/usage/dropped", Dropped).RequireRole(Role.Viewer).WithName("ListDroppedUsage")
             .WithSummary("What usage reports carried past a limit and was dropped, per reason, with when it last happened.")
             .WithDescription(
                 "Reports are never refused for what they carry: a property name that breaks the rule (invalidProperty), names or values past the per-report limits "

@@ -14,18 +14,19 @@ public static class WebhooksApi
 {
     public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
     {
-        var webhooks = app.MapGroup("/api/projects/{project}/webhooks").WithTags("Webhooks").RequireRole(Role.Admin);
-        webhooks.MapGet("/", List).WithSummary("Lists a project's webhooks (never their secrets).");
-        webhooks.MapPost("/", Create).Accepts<CreateWebhookRequest>("application/json")
+        var webhooks = app.MapGroup("/api/projects/{project}/webhooks").WithTags("Webhooks").RequireRole(Role.Admin)
+            .ProducesSignedInProblems().ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound);
+        webhooks.MapGet("/", List).WithName("ListWebhooks").WithSummary("Lists a project's webhooks (never their secrets).");
+        webhooks.MapPost("/", Create).Accepts<CreateWebhookRequest>("application/json").WithName("CreateWebhook").ProducesChangeProblems().ProducesBodyProblems()
             .WithSummary("Creates a webhook: url (http or https, a public address unless Flagstaff:Webhooks:AllowedNetworks allows it), events, environment (absent: every one), format (json or slack). Its signing secret is in this response only.");
-        webhooks.MapGet("/{id}", Get).WithSummary("Reads a webhook.");
-        webhooks.MapPatch("/{id}", Update).Accepts<UpdateWebhookRequest>("application/json")
+        webhooks.MapGet("/{id}", Get).WithName("GetWebhook").WithSummary("Reads a webhook.");
+        webhooks.MapPatch("/{id}", Update).Accepts<UpdateWebhookRequest>("application/json").WithName("UpdateWebhook").ProducesChangeProblems().ProducesBodyProblems().ProducesVersionProblems()
             .WithSummary("Changes a webhook's name, url, events, environment (\"\" for every one), format or enabled. Needs If-Match.");
-        webhooks.MapDelete("/{id}", Delete).WithSummary("Deletes a webhook and its delivery log; deliveries not yet sent are dropped. Needs If-Match.");
-        webhooks.MapPost("/{id}/secret", NewSecret).WithSummary("Replaces the signing secret; the new one is in this response only. Needs If-Match.");
-        webhooks.MapGet("/{id}/deliveries", Deliveries)
+        webhooks.MapDelete("/{id}", Delete).WithName("DeleteWebhook").ProducesChangeProblems().ProducesVersionProblems().WithSummary("Deletes a webhook and its delivery log; deliveries not yet sent are dropped. Needs If-Match.");
+        webhooks.MapPost("/{id}/secret", NewSecret).WithName("ReplaceWebhookSecret").ProducesChangeProblems().ProducesVersionProblems().WithSummary("Replaces the signing secret; the new one is in this response only. Needs If-Match.");
+        webhooks.MapGet("/{id}/deliveries", Deliveries).WithName("ListWebhookDeliveries").ProducesProblems(StatusCodes.Status400BadRequest)
             .WithSummary("The delivery log, newest first: state, attempts, times, last status and error, and the request body as sent. ?limit= (at most 100), ?before= (a delivery id, for the next page).");
-        webhooks.MapPost("/{id}/deliveries/{delivery}/redeliver", Redeliver)
+        webhooks.MapPost("/{id}/deliveries/{delivery}/redeliver", Redeliver).WithName("RedeliverWebhook").ProducesChangeProblems()
             .WithSummary("Sends a delivery again (same event id and body), after the webhook's other pending deliveries.");
         return app;
     }

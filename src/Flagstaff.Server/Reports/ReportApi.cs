@@ -21,11 +21,13 @@ public static class ReportApi
         var usage = app.MapGroup("").WithTags("Evaluation (Tggl-compatible)").AllowAnonymous();
         usage.ShortCircuit();
         usage.DisableHttpMetrics();
-        usage.MapPost("/report", Usage)
+        usage.MapPost("/report", Usage).Described(Usage).WithName("ReportUsage").ProducesTgglErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status429TooManyRequests)
             .WithSummary("Takes a usage report from an SDK: evaluations per flag and value, context properties and values seen.");
         usage.MapMethods("/report", ["OPTIONS"], EvaluationHttp.Preflight).ExcludeFromDescription();
 
-        app.MapPost("/migrations/report", Migrations).AllowAnonymous().WithTags("Migrations")
+        app.MapPost("/migrations/report", Migrations).AllowAnonymous().WithTags("Migrations").WithName("ReportMigrations")
+            // The key is checked first, refused in Tggl's shape; the body is read as the management API reads bodies, refused with problems.
+            .ProducesTgglErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable).ProducesBodyProblems()
             .Accepts<MigrationReport>("application/json")
             .WithSummary("Takes migration measurements from an SDK (server key): calls, errors and latency per side, comparisons and failed writes, per flag, stage and operation.")
             .WithDescription("Answers 202 with how many measurements were accepted and which were ignored (flags that are not migration flags in the key's environment, stages not on the flag's path). "

@@ -17,11 +17,15 @@ public static class StreamApi
         // Streams live for hours: they use the application's services (all singletons) rather than
         // holding a request scope each.
         var services = app.ServiceProvider;
-        app.MapGet("/stream", context => Stream(context, services)).AllowAnonymous().WithTags("Streaming")
+        RequestDelegate stream = context => Stream(context, services);
+        app.MapGet("/stream", stream).Described(stream).AllowAnonymous().WithTags("Streaming").WithName("Stream")
+            .ProducesTgglErrors(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable)
             .WithSummary("Server-Sent Events: the whole configuration, then every change within milliseconds; resumable with Last-Event-ID; heartbeats every 15 s. Server key.")
             .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]))
             .ShortCircuit();
-        app.MapGet("/ofrep/v1/events/{channel}", context => OfrepEvents((string)context.Request.RouteValues["channel"]!, context, services)).AllowAnonymous().WithTags("OFREP")
+        RequestDelegate events = context => OfrepEvents((string)context.Request.RouteValues["channel"]!, context, services);
+        app.MapGet("/ofrep/v1/events/{channel}", events).Described(events).AllowAnonymous().WithTags("OFREP").WithName("OfrepEvents")
+            .ProducesTgglErrors(StatusCodes.Status404NotFound)
             .WithSummary("OFREP change notifications for bulk clients: refetchEvaluation events. The URL comes from the bulk evaluation's eventStreams.")
             .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]))
             .ShortCircuit();
