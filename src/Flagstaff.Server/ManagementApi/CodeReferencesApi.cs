@@ -15,14 +15,15 @@ public static class CodeReferencesApi
 {
     public static IEndpointRouteBuilder MapCodeReferencesApi(this IEndpointRouteBuilder app)
     {
-        var references = app.MapGroup("/api/projects/{project}").WithTags("Code references");
-        references.MapGet("/code-references", List).RequireRole(Role.Viewer)
+        var references = app.MapGroup("/api/projects/{project}").WithTags("Code references").ProducesSignedInProblems().ProducesProblems(StatusCodes.Status404NotFound);
+        references.MapGet("/code-references", List).RequireRole(Role.Viewer).WithName("ListCodeReferences")
             .WithSummary("The last scan of each repository of the project: repository, branch, commit, when scanned and uploaded, and per flag the references kept and the total found.");
-        references.MapPut("/code-references", Upload).RequireRole(Role.Editor).Accepts<UploadCodeReferencesRequest>("application/json")
+        references.MapPut("/code-references", Upload).RequireRole(Role.Editor).Accepts<UploadCodeReferencesRequest>("application/json").WithName("UploadCodeReferences")
+            .ProducesChangeProblems().ProducesBodyProblems()
             .WithSummary("Uploads a scan of one repository (repository, branch, commit, scannedAt, files, flags: [{key, total, references: [{path, line, context, alias}]}]), replacing that repository's previous scan. "
                 + "Only the project's flags; at most 50 references per flag, 10,000 in all, 5,000 flags, lines of 240 characters, 8 MiB (413 beyond).");
-        references.MapDelete("/code-references/{repository}", Delete).RequireRole(Role.Editor).WithSummary("Forgets a repository's scan.");
-        references.MapGet("/flags/{flag}/code-references", ForFlag).RequireRole(Role.Viewer)
+        references.MapDelete("/code-references/{repository}", Delete).RequireRole(Role.Editor).WithName("DeleteCodeReferences").ProducesChangeProblems().WithSummary("Forgets a repository's scan.");
+        references.MapGet("/flags/{flag}/code-references", ForFlag).RequireRole(Role.Viewer).WithName("GetFlagCodeReferences")
             .WithSummary("Where one flag is named, in each scanned repository (a repository that does not name it is listed with total 0).");
         return app;
     }
