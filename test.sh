@@ -57,5 +57,8 @@ dotnet publish tests/Flagstaff.Aot.Smoke -c Release -o "$aot_out" --nologo -v qu
 diff -u tests/Flagstaff.Aot.Smoke/expected.txt "$aot_out/output.txt"
 rm -rf "$aot_out"
 
+echo "== Formatting (dotnet format --verify-no-changes)"
+dotnet format Flagstaff.slnx --verify-no-changes
+
 echo "== .NET tests"
 dotnet test Flagstaff.slnx --nologo "$@"

@@ -100,54 +100,54 @@ public sealed class Migration<TReadInput, TReadResult, TWriteInput, TWriteResult
         switch (stage)
         {
             case MigrationStage.Off or MigrationStage.DualWrite or MigrationStage.Complete:
-            {
-                var side = stage.Authoritative();
-                var only = await CallAsync(counters, stage, MigrationOperation.Read, side, Reader(side), input, cancellationToken).ConfigureAwait(false);
-                return Answer(stage, MigrationOperation.Read, side, only.Rethrow(), null, false, null);
-            }
+                {
+                    var side = stage.Authoritative();
+                    var only = await CallAsync(counters, stage, MigrationOperation.Read, side, Reader(side), input, cancellationToken).ConfigureAwait(false);
+                    return Answer(stage, MigrationOperation.Read, side, only.Rethrow(), null, false, null);
+                }
 
             case MigrationStage.Rampdown:
-            {
-                var answer = await CallAsync(counters, stage, MigrationOperation.Read, MigrationSide.New, _readNew, input, cancellationToken).ConfigureAwait(false);
-                if (answer.Error is null)
                 {
-                    return Answer(stage, MigrationOperation.Read, MigrationSide.New, answer.Value, null, false, null);
-                }
+                    var answer = await CallAsync(counters, stage, MigrationOperation.Read, MigrationSide.New, _readNew, input, cancellationToken).ConfigureAwait(false);
+                    if (answer.Error is null)
+                    {
+                        return Answer(stage, MigrationOperation.Read, MigrationSide.New, answer.Value, null, false, null);
+                    }
 
-                answer.RethrowIfCancelled(cancellationToken);
-                var fallback = await CallAsync(counters, stage, MigrationOperation.Read, MigrationSide.Old, _readOld, input, cancellationToken).ConfigureAwait(false);
-                if (fallback.Error is not null)
-                {
-                    answer.Rethrow();
-                }
+                    answer.RethrowIfCancelled(cancellationToken);
+                    var fallback = await CallAsync(counters, stage, MigrationOperation.Read, MigrationSide.Old, _readOld, input, cancellationToken).ConfigureAwait(false);
+                    if (fallback.Error is not null)
+                    {
+                        answer.Rethrow();
+                    }
 
-                return Answer(stage, MigrationOperation.Read, MigrationSide.Old, fallback.Value, null, true, answer.Error);
-            }
+                    return Answer(stage, MigrationOperation.Read, MigrationSide.Old, fallback.Value, null, true, answer.Error);
+                }
 
             default:
-            {
-                // Shadow and live: both sides at once, the authoritative one started first.
-                var first = stage.Authoritative();
-                var second = first == MigrationSide.Old ? MigrationSide.New : MigrationSide.Old;
-                var firstCall = CallAsync(counters, stage, MigrationOperation.Read, first, Reader(first), input, cancellationToken);
-                var secondCall = CallAsync(counters, stage, MigrationOperation.Read, second, Reader(second), input, cancellationToken);
-                var answer = await firstCall.ConfigureAwait(false);
-                var other = await secondCall.ConfigureAwait(false);
-                if (answer.Error is null)
                 {
-                    bool? consistent = other.Error is null && Sampled(compareRate) ? Compare(counters, stage, first, answer.Value, other.Value) : null;
-                    return Answer(stage, MigrationOperation.Read, first, answer.Value, consistent, false, other.Error);
-                }
+                    // Shadow and live: both sides at once, the authoritative one started first.
+                    var first = stage.Authoritative();
+                    var second = first == MigrationSide.Old ? MigrationSide.New : MigrationSide.Old;
+                    var firstCall = CallAsync(counters, stage, MigrationOperation.Read, first, Reader(first), input, cancellationToken);
+                    var secondCall = CallAsync(counters, stage, MigrationOperation.Read, second, Reader(second), input, cancellationToken);
+                    var answer = await firstCall.ConfigureAwait(false);
+                    var other = await secondCall.ConfigureAwait(false);
+                    if (answer.Error is null)
+                    {
+                        bool? consistent = other.Error is null && Sampled(compareRate) ? Compare(counters, stage, first, answer.Value, other.Value) : null;
+                        return Answer(stage, MigrationOperation.Read, first, answer.Value, consistent, false, other.Error);
+                    }
 
-                answer.RethrowIfCancelled(cancellationToken);
-                if (stage == MigrationStage.Live && other.Error is null)
-                {
-                    return Answer(stage, MigrationOperation.Read, MigrationSide.Old, other.Value, null, true, answer.Error);
-                }
+                    answer.RethrowIfCancelled(cancellationToken);
+                    if (stage == MigrationStage.Live && other.Error is null)
+                    {
+                        return Answer(stage, MigrationOperation.Read, MigrationSide.Old, other.Value, null, true, answer.Error);
+                    }
 
-                answer.Rethrow();
-                return null!;
-            }
+                    answer.Rethrow();
+                    return null!;
+                }
         }
     }
 

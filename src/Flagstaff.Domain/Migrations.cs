@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Flagstaff.Evaluation;
 using System.Text.Json.Serialization;
+using Flagstaff.Evaluation;
 
 namespace Flagstaff.Domain;
 

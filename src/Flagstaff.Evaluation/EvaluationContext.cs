@@ -216,23 +216,23 @@ public sealed class EvaluationContext
             case JsonTokenType.Null:
                 return ContextValue.Null;
             case JsonTokenType.StartArray:
-            {
-                List<string>? strings = null;
-                int depth = reader.CurrentDepth;
-                while (reader.Read() && !(reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == depth))
                 {
-                    if (reader.TokenType == JsonTokenType.String && reader.CurrentDepth == depth + 1)
+                    List<string>? strings = null;
+                    int depth = reader.CurrentDepth;
+                    while (reader.Read() && !(reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == depth))
                     {
-                        (strings ??= []).Add(reader.GetString()!);
+                        if (reader.TokenType == JsonTokenType.String && reader.CurrentDepth == depth + 1)
+                        {
+                            (strings ??= []).Add(reader.GetString()!);
+                        }
+                        else if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
+                        {
+                            reader.Skip();
+                        }
                     }
-                    else if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
-                    {
-                        reader.Skip();
-                    }
-                }
 
-                return ContextValue.FromArrayUnsafe(strings is null ? [] : [.. strings]);
-            }
+                    return ContextValue.FromArrayUnsafe(strings is null ? [] : [.. strings]);
+                }
 
             case JsonTokenType.StartObject:
                 reader.Skip();

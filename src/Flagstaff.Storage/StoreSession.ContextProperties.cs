@@ -120,7 +120,11 @@ public sealed partial class StoreSession
         $"INSERT INTO context_properties ({PropertyColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @type, @options, @hidden, 1, @created, @created, NULL, NULL, 0)",
         new
         {
-            property.Id, property.ProjectId, property.Key, property.Name, property.Description,
+            property.Id,
+            property.ProjectId,
+            property.Key,
+            property.Name,
+            property.Description,
             type = EnumName(property.Type, DomainJson.Default.PropertyType),
             options = Json(property.Options, DomainJson.Default.IReadOnlyListString),
             hidden = property.Hidden ? 1 : 0,
@@ -136,7 +140,8 @@ public sealed partial class StoreSession
         "WHERE id = @Id AND version = @expectedVersion",
         new
         {
-            property.Name, property.Description,
+            property.Name,
+            property.Description,
             type = EnumName(property.Type, DomainJson.Default.PropertyType),
             options = Json(property.Options, DomainJson.Default.IReadOnlyListString),
             hidden = property.Hidden ? 1 : 0,

@@ -119,7 +119,11 @@ public sealed partial class StoreSession
         $"INSERT INTO flags ({FlagColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @kind, @valueType, @tags, @variations, @seed, 1, 1, @created, @created, @archived, @migration)",
         new
         {
-            flag.Id, flag.ProjectId, flag.Key, flag.Name, flag.Description,
+            flag.Id,
+            flag.ProjectId,
+            flag.Key,
+            flag.Name,
+            flag.Description,
             kind = EnumName(flag.Kind, DomainJson.Default.FlagKind),
             valueType = EnumName(flag.ValueType, DomainJson.Default.FlagValueType),
             tags = Json(flag.Tags, DomainJson.Default.IReadOnlyListString),
@@ -141,7 +145,8 @@ public sealed partial class StoreSession
         "updated_at = @updated, version = version + 1, revision = revision + 1 WHERE id = @Id AND version = @expectedVersion",
         new
         {
-            flag.Name, flag.Description,
+            flag.Name,
+            flag.Description,
             kind = EnumName(flag.Kind, DomainJson.Default.FlagKind),
             valueType = EnumName(flag.ValueType, DomainJson.Default.FlagValueType),
             tags = Json(flag.Tags, DomainJson.Default.IReadOnlyListString),

@@ -63,7 +63,11 @@ public sealed partial class StoreSession
         $"INSERT INTO segments ({SegmentColumns}) VALUES (@Id, @ProjectId, @Key, @Name, @Description, @clauses, @IdProperty, @ids, 1, @created, @created)",
         new
         {
-            segment.Id, segment.ProjectId, segment.Key, segment.Name, segment.Description,
+            segment.Id,
+            segment.ProjectId,
+            segment.Key,
+            segment.Name,
+            segment.Description,
             clauses = Json(segment.Clauses, DomainJson.Default.IReadOnlyListClause),
             segment.IdProperty,
             ids = Json(segment.Ids, DomainJson.Default.IReadOnlyListString),
@@ -76,7 +80,8 @@ public sealed partial class StoreSession
         "WHERE id = @Id AND version = @expectedVersion",
         new
         {
-            segment.Name, segment.Description,
+            segment.Name,
+            segment.Description,
             clauses = Json(segment.Clauses, DomainJson.Default.IReadOnlyListClause),
             segment.IdProperty,
             ids = Json(segment.Ids, DomainJson.Default.IReadOnlyListString),

@@ -81,7 +81,8 @@ public sealed partial class StoreSession
         $"INSERT INTO targetings ({TargetingColumns}) VALUES (@FlagId, @EnvironmentId, @enabled, @rules, @defaultServe, 1, @updated)",
         new
         {
-            targeting.FlagId, targeting.EnvironmentId,
+            targeting.FlagId,
+            targeting.EnvironmentId,
             enabled = targeting.Enabled ? 1 : 0,
             rules = Json(targeting.Rules, DomainJson.Default.IReadOnlyListTargetingRule),
             defaultServe = Json(targeting.DefaultServe, DomainJson.Default.Serve),

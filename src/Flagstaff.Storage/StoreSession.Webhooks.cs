@@ -117,10 +117,16 @@ public sealed partial class StoreSession
         "VALUES (@Id, @ProjectId, @EnvironmentId, @Name, @Url, @events, @format, @sealedSecret, @enabled, 1, @created, @created)",
         new
         {
-            webhook.Id, webhook.ProjectId, webhook.EnvironmentId, webhook.Name, webhook.Url,
+            webhook.Id,
+            webhook.ProjectId,
+            webhook.EnvironmentId,
+            webhook.Name,
+            webhook.Url,
             events = Json(webhook.Events, DomainJson.Default.IReadOnlyListString),
             format = EnumName(webhook.Format, DomainJson.Default.WebhookFormat),
-            sealedSecret, enabled = webhook.Enabled ? 1L : 0L, created = Ms(webhook.CreatedAt),
+            sealedSecret,
+            enabled = webhook.Enabled ? 1L : 0L,
+            created = Ms(webhook.CreatedAt),
         });
 
     /// <summary>Updates a webhook (and its secret, when given), if it is still at <paramref name="expectedVersion"/>.</summary>
@@ -129,10 +135,16 @@ public sealed partial class StoreSession
         "secret = COALESCE(@sealedSecret, secret), updated_at = @updated, version = version + 1 WHERE id = @Id AND version = @expectedVersion",
         new
         {
-            webhook.EnvironmentId, webhook.Name, webhook.Url,
+            webhook.EnvironmentId,
+            webhook.Name,
+            webhook.Url,
             events = Json(webhook.Events, DomainJson.Default.IReadOnlyListString),
             format = EnumName(webhook.Format, DomainJson.Default.WebhookFormat),
-            enabled = webhook.Enabled ? 1L : 0L, sealedSecret, updated = Ms(webhook.UpdatedAt), webhook.Id, expectedVersion,
+            enabled = webhook.Enabled ? 1L : 0L,
+            sealedSecret,
+            updated = Ms(webhook.UpdatedAt),
+            webhook.Id,
+            expectedVersion,
         }).ConfigureAwait(false), "The webhook");
 
     /// <summary>Every webhook's id and sealed secret (for sealing them again after a server key rotation).</summary>
@@ -195,7 +207,13 @@ public sealed partial class StoreSession
             "delivered_at = @delivered, lease_holder = NULL, lease_until = NULL WHERE id = @id AND lease_holder = @holder",
             new
             {
-                id, holder, state = StateName(attempt.State), at = Ms(attempt.At), next = Ms(attempt.NextAttemptAt), status = (long?)attempt.Status, error = attempt.Error,
+                id,
+                holder,
+                state = StateName(attempt.State),
+                at = Ms(attempt.At),
+                next = Ms(attempt.NextAttemptAt),
+                status = (long?)attempt.Status,
+                error = attempt.Error,
                 delivered = attempt.State == WebhookDeliveryState.Delivered ? Ms(attempt.At) : (long?)null,
             }).ConfigureAwait(false) == 1;
     }

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Flagstaff.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Flagstaff.Client.Tests;

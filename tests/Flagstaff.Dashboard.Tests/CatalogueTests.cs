@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Flagstaff.Domain;
-using Flagstaff.Server.Reports;
 using Flagstaff.Management.Services;
+using Flagstaff.Server.Reports;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Playwright;

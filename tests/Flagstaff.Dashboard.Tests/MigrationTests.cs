@@ -2,8 +2,8 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
-using Flagstaff.Server.Reports;
 using Flagstaff.Management.Services;
+using Flagstaff.Server.Reports;
 using Flagstaff.Storage;
 using Flagstaff.Testing;
 using Microsoft.Playwright;
@@ -58,8 +58,15 @@ public sealed class MigrationTests(DashboardFixture fixture) : DashboardTest(fix
         long window = MigrationService.WindowOf(DateTimeOffset.UtcNow);
         var earlier = Enumerable.Range(7, 80).Select(i => new MigrationWindow
         {
-            EnvironmentId = production.Id, FlagKey = "orders-store", WindowStart = window - (i * 10), Stage = "shadow", Operation = "read",
-            OldInvoked = 900 - (i * 8), NewInvoked = 900 - (i * 8), NewErrors = i % 9 == 0 ? 6 : 0, Compared = 90 - i,
+            EnvironmentId = production.Id,
+            FlagKey = "orders-store",
+            WindowStart = window - (i * 10),
+            Stage = "shadow",
+            Operation = "read",
+            OldInvoked = 900 - (i * 8),
+            NewInvoked = 900 - (i * 8),
+            NewErrors = i % 9 == 0 ? 6 : 0,
+            Compared = 90 - i,
         }).ToList();
         await Service<Store>().WriteAsync(s => s.AddMigrationWindowsAsync(earlier, []));
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using Flagstaff.Server.Reports;
 using Flagstaff.Management.Services;
+using Flagstaff.Server.Reports;
 using Flagstaff.Testing;
 using Microsoft.Extensions.DependencyInjection;
 

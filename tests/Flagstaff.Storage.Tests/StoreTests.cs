@@ -29,23 +29,43 @@ public abstract class StoreTests(DatabaseKind kind) : IAsyncLifetime
 
     private static Project NewProject(string key = "shop") => new()
     {
-        Id = NewId(), Key = key, Name = "Shop", StickinessProperty = "userId", CreatedAt = Now, UpdatedAt = Now,
+        Id = NewId(),
+        Key = key,
+        Name = "Shop",
+        StickinessProperty = "userId",
+        CreatedAt = Now,
+        UpdatedAt = Now,
     };
 
     private static ProjectEnvironment NewEnvironment(Project project, string key, int position = 0) => new()
     {
-        Id = NewId(), ProjectId = project.Id, Key = key, Name = key, Color = "#22c55e", Position = position, CreatedAt = Now, UpdatedAt = Now,
+        Id = NewId(),
+        ProjectId = project.Id,
+        Key = key,
+        Name = key,
+        Color = "#22c55e",
+        Position = position,
+        CreatedAt = Now,
+        UpdatedAt = Now,
     };
 
     private static Flag NewFlag(Project project, string key, params string[] tags) => new()
     {
-        Id = NewId(), ProjectId = project.Id, Key = key, Name = "Flag " + key, Tags = tags, Kind = FlagKind.Release, ValueType = FlagValueType.Boolean,
+        Id = NewId(),
+        ProjectId = project.Id,
+        Key = key,
+        Name = "Flag " + key,
+        Tags = tags,
+        Kind = FlagKind.Release,
+        ValueType = FlagValueType.Boolean,
         Variations =
         [
             new Variation { Key = "on", Value = JsonDocument.Parse("true").RootElement },
             new Variation { Key = "off", Fallback = true },
         ],
-        Seed = 4_000_000_000, CreatedAt = Now, UpdatedAt = Now,
+        Seed = 4_000_000_000,
+        CreatedAt = Now,
+        UpdatedAt = Now,
     };
 
     private async Task<(Project Project, ProjectEnvironment Production)> SeedAsync()
@@ -231,9 +251,15 @@ public abstract class StoreTests(DatabaseKind kind) : IAsyncLifetime
             {
                 await s.AppendAuditAsync(new AuditEntry
                 {
-                    At = Now.AddMinutes(i), Actor = i % 2 == 0 ? ada : bob, ProjectId = project.Id,
-                    EnvironmentId = i < 5 ? production.Id : null, FlagId = i < 3 ? "f1" : "f2",
-                    ResourceType = "flag", ResourceKey = "k", Action = "updated", Revision = i,
+                    At = Now.AddMinutes(i),
+                    Actor = i % 2 == 0 ? ada : bob,
+                    ProjectId = project.Id,
+                    EnvironmentId = i < 5 ? production.Id : null,
+                    FlagId = i < 3 ? "f1" : "f2",
+                    ResourceType = "flag",
+                    ResourceKey = "k",
+                    Action = "updated",
+                    Revision = i,
                     After = JsonDocument.Parse($$"""{"i":{{i}}}""").RootElement,
                 });
             }

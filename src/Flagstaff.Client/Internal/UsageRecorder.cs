@@ -20,7 +20,7 @@ internal sealed class UsageRecorder : IDisposable
     // The table of the last recorder used on this thread: one client per process is the common case,
     // and then this is the only lookup. Other clients on the same thread fall back to _tables.
     [ThreadStatic]
-    private static UsageTable? t_table;
+    private static UsageTable? _threadTable;
 
     private readonly ThreadLocal<UsageTable?> _tables = new();
     private readonly List<UsageTable> _registry = [];
@@ -44,7 +44,7 @@ internal sealed class UsageRecorder : IDisposable
     public void Record<T, TConverter>(FlagSnapshot snapshot, CompiledFlag flag, int slot, EvaluationContext context, T defaultValue, TConverter converter)
         where TConverter : struct, IFlagConverter<T>
     {
-        var table = t_table;
+        var table = _threadTable;
         if (table is null || !ReferenceEquals(table.Owner, this))
         {
             table = Attach();
@@ -114,7 +114,7 @@ internal sealed class UsageRecorder : IDisposable
             }
         }
 
-        t_table = table;
+        _threadTable = table;
         return table;
     }
 

@@ -1,10 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using Flagstaff.Evaluation;
-
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
+using Flagstaff.Evaluation;
 
 namespace Flagstaff.DataPlane.Compilation;
 

@@ -378,14 +378,14 @@ internal sealed class ConfigurationLoader : IDisposable
                 return Shared(FlagValue.FromString(Intern(ref reader)));
             case JsonTokenType.StartArray:
             case JsonTokenType.StartObject:
-            {
-                var kind = reader.TokenType == JsonTokenType.StartArray ? JsonValueKind.Array : JsonValueKind.Object;
-                _compact.ResetWrittenCount();
-                _compactWriter.Reset(_compact);
-                CopyValue(ref reader, _compactWriter);
-                _compactWriter.Flush();
-                return Shared(FlagValue.FromCompactJson(kind, _compact.WrittenSpan.ToArray()));
-            }
+                {
+                    var kind = reader.TokenType == JsonTokenType.StartArray ? JsonValueKind.Array : JsonValueKind.Object;
+                    _compact.ResetWrittenCount();
+                    _compactWriter.Reset(_compact);
+                    CopyValue(ref reader, _compactWriter);
+                    _compactWriter.Flush();
+                    return Shared(FlagValue.FromCompactJson(kind, _compact.WrittenSpan.ToArray()));
+                }
 
             default:
                 throw new JsonException($"Unexpected token {reader.TokenType}.");

@@ -200,41 +200,41 @@ internal sealed class FlagMap
                 added = true;
                 return node.WithReplaced(index, new[] { leaf, flag });
             case CompiledFlag leaf:
-            {
-                // Two different hashes share this slot: push both one level down.
-                var child = Set(Set(new Node(0, []), leaf, shift + BitsPerLevel, out _), flag, shift + BitsPerLevel, out _);
-                added = true;
-                return node.WithReplaced(index, child);
-            }
+                {
+                    // Two different hashes share this slot: push both one level down.
+                    var child = Set(Set(new Node(0, []), leaf, shift + BitsPerLevel, out _), flag, shift + BitsPerLevel, out _);
+                    added = true;
+                    return node.WithReplaced(index, child);
+                }
 
             case Node child:
                 return node.WithReplaced(index, Set(child, flag, shift + BitsPerLevel, out added));
             default:
-            {
-                // Slugs whose hashes collide entirely share a small array.
-                var collisions = (CompiledFlag[])entry;
-                if (collisions[0].SlugHash != hash)
                 {
-                    var child = new Node(0, []);
-                    foreach (var existing in collisions)
+                    // Slugs whose hashes collide entirely share a small array.
+                    var collisions = (CompiledFlag[])entry;
+                    if (collisions[0].SlugHash != hash)
                     {
-                        child = Set(child, existing, shift + BitsPerLevel, out _);
+                        var child = new Node(0, []);
+                        foreach (var existing in collisions)
+                        {
+                            child = Set(child, existing, shift + BitsPerLevel, out _);
+                        }
+
+                        added = true;
+                        return node.WithReplaced(index, Set(child, flag, shift + BitsPerLevel, out _));
                     }
 
-                    added = true;
-                    return node.WithReplaced(index, Set(child, flag, shift + BitsPerLevel, out _));
-                }
+                    int at = Array.FindIndex(collisions, c => string.Equals(c.Slug, flag.Slug, StringComparison.Ordinal));
+                    added = at < 0;
+                    var copy = added ? [.. collisions, flag] : (CompiledFlag[])collisions.Clone();
+                    if (!added)
+                    {
+                        copy[at] = flag;
+                    }
 
-                int at = Array.FindIndex(collisions, c => string.Equals(c.Slug, flag.Slug, StringComparison.Ordinal));
-                added = at < 0;
-                var copy = added ? [.. collisions, flag] : (CompiledFlag[])collisions.Clone();
-                if (!added)
-                {
-                    copy[at] = flag;
+                    return node.WithReplaced(index, copy);
                 }
-
-                return node.WithReplaced(index, copy);
-            }
         }
     }
 
@@ -260,37 +260,37 @@ internal sealed class FlagMap
                 removed = true;
                 return node.WithRemoved(bit, index);
             case Node child:
-            {
-                var updated = Remove(child, slug, hash, shift + BitsPerLevel, out removed);
-                if (!removed)
                 {
-                    return node;
-                }
+                    var updated = Remove(child, slug, hash, shift + BitsPerLevel, out removed);
+                    if (!removed)
+                    {
+                        return node;
+                    }
 
-                if (updated is null)
-                {
-                    return node.WithRemoved(bit, index);
-                }
+                    if (updated is null)
+                    {
+                        return node.WithRemoved(bit, index);
+                    }
 
-                // A child left with a single flag is folded back into this level.
-                return updated.Entries.Length == 1 && updated.Entries[0] is CompiledFlag only
-                    ? node.WithReplaced(index, only)
-                    : node.WithReplaced(index, updated);
-            }
+                    // A child left with a single flag is folded back into this level.
+                    return updated.Entries.Length == 1 && updated.Entries[0] is CompiledFlag only
+                        ? node.WithReplaced(index, only)
+                        : node.WithReplaced(index, updated);
+                }
 
             default:
-            {
-                var collisions = (CompiledFlag[])entry;
-                int at = Array.FindIndex(collisions, c => string.Equals(c.Slug, slug, StringComparison.Ordinal));
-                if (at < 0)
                 {
-                    return node;
-                }
+                    var collisions = (CompiledFlag[])entry;
+                    int at = Array.FindIndex(collisions, c => string.Equals(c.Slug, slug, StringComparison.Ordinal));
+                    if (at < 0)
+                    {
+                        return node;
+                    }
 
-                removed = true;
-                var remaining = collisions.Where((_, i) => i != at).ToArray();
-                return node.WithReplaced(index, remaining.Length == 1 ? remaining[0] : remaining);
-            }
+                    removed = true;
+                    var remaining = collisions.Where((_, i) => i != at).ToArray();
+                    return node.WithReplaced(index, remaining.Length == 1 ? remaining[0] : remaining);
+                }
         }
     }
 

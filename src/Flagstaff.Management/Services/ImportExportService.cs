@@ -140,7 +140,8 @@ public sealed class ImportExportService(Store store, ChangeRunner changes)
             var d = document.Segments[i];
             var before = currentSegments.FirstOrDefault(c => c.Key == d.Key);
             var after = (before ?? new Segment { Id = Lookups.NewId(), ProjectId = project.Id, Key = d.Key, Name = d.Name, Version = 1, CreatedAt = now })
-                with { Name = d.Name, Description = d.Description, Clauses = d.Clauses, IdProperty = d.IdProperty, Ids = d.Ids, UpdatedAt = now };
+                with
+            { Name = d.Name, Description = d.Description, Clauses = d.Clauses, IdProperty = d.IdProperty, Ids = d.Ids, UpdatedAt = now };
             var segmentErrors = new ValidationErrors();
             FlagRules.CheckSegment(after, segmentErrors);
             errors.AddRange(segmentErrors.Items.Select(e => e with { Path = ValidationErrors.Join(ValidationErrors.Index("segments", i), e.Path) }));
@@ -159,7 +160,8 @@ public sealed class ImportExportService(Store store, ChangeRunner changes)
         {
             var before = currentProperties.FirstOrDefault(c => c.Key == d.Key);
             var after = (before ?? new ContextProperty { Id = Lookups.NewId(), ProjectId = project.Id, Key = d.Key, Name = d.Name, Version = 1, CreatedAt = now })
-                with { Name = d.Name, Description = d.Description, Type = d.Type, Options = d.Options, Hidden = d.Hidden, UpdatedAt = now };
+                with
+            { Name = d.Name, Description = d.Description, Type = d.Type, Options = d.Options, Hidden = d.Hidden, UpdatedAt = now };
             plan.Properties.Add((after, before));
             Count(plan, before is null, before is not null && Same(before, after with { UpdatedAt = before.UpdatedAt }, DomainJson.Default.ContextProperty));
         }
@@ -180,8 +182,15 @@ public sealed class ImportExportService(Store store, ChangeRunner changes)
             var before = currentFlags.GetValueOrDefault(d.Key);
             var flag = before ?? new Flag
             {
-                Id = Lookups.NewId(), ProjectId = project.Id, Key = d.Key, Name = d.Name, Seed = (uint)RandomNumberGenerator.GetInt32(int.MaxValue),
-                Version = 1, Revision = 1, CreatedAt = now, UpdatedAt = now,
+                Id = Lookups.NewId(),
+                ProjectId = project.Id,
+                Key = d.Key,
+                Name = d.Name,
+                Seed = (uint)RandomNumberGenerator.GetInt32(int.MaxValue),
+                Version = 1,
+                Revision = 1,
+                CreatedAt = now,
+                UpdatedAt = now,
             };
             var oldTargetings = before is null ? [] : currentTargetings[before.Id].ToList();
             var targetings = plan.AllEnvironments.Select(e => oldTargetings.FirstOrDefault(t => t.EnvironmentId == e.Id)

@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
 using Flagstaff.Evaluation;
-using Flagstaff.DataPlane.Snapshots;
-using Flagstaff.Server.Streaming;
 using Flagstaff.Management.Telemetry;
+using Flagstaff.Server.Streaming;
 using Microsoft.Extensions.Options;
 
 namespace Flagstaff.Server.EvaluationApi;

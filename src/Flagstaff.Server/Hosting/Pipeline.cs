@@ -1,8 +1,8 @@
 using Flagstaff.Dashboard;
+using Flagstaff.Management.Security;
 using Flagstaff.Server.EvaluationApi;
 using Flagstaff.Server.ManagementApi;
 using Flagstaff.Server.Reports;
-using Flagstaff.Management.Security;
 using Flagstaff.Server.Streaming;
 
 namespace Flagstaff.Server.Hosting;

@@ -1,7 +1,7 @@
 using Flagstaff.Domain;
-using Flagstaff.Server.Http;
 using Flagstaff.Management.Security;
 using Flagstaff.Management.Webhooks;
+using Flagstaff.Server.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flagstaff.Server.ManagementApi;

@@ -289,9 +289,18 @@ public sealed partial class MigrationAggregator(Store store, TimeProvider clock,
             {
                 rows.Add(new MigrationWindow
                 {
-                    EnvironmentId = environment, FlagKey = flag, WindowStart = start, Stage = stage, Operation = operation,
-                    OldInvoked = sums.OldInvoked, OldErrors = sums.OldErrors, NewInvoked = sums.NewInvoked, NewErrors = sums.NewErrors,
-                    Compared = sums.Compared, Inconsistent = sums.Inconsistent, FailedWrites = sums.FailedWrites,
+                    EnvironmentId = environment,
+                    FlagKey = flag,
+                    WindowStart = start,
+                    Stage = stage,
+                    Operation = operation,
+                    OldInvoked = sums.OldInvoked,
+                    OldErrors = sums.OldErrors,
+                    NewInvoked = sums.NewInvoked,
+                    NewErrors = sums.NewErrors,
+                    Compared = sums.Compared,
+                    Inconsistent = sums.Inconsistent,
+                    FailedWrites = sums.FailedWrites,
                 });
                 foreach (var (side, counts) in new[] { ("old", sums.OldLatency), ("new", sums.NewLatency) })
                 {

@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Flagstaff.DataPlane.Snapshots;
 using Flagstaff.Domain;
-using Flagstaff.Server.EvaluationApi;
 using Flagstaff.Management.Telemetry;
+using Flagstaff.Server.EvaluationApi;
 using Flagstaff.Storage;
 using Microsoft.Extensions.Options;
 

@@ -4,8 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks.Sources;
 using Flagstaff.DataPlane.Snapshots;
-using Flagstaff.Server.EvaluationApi;
 using Flagstaff.Management.Telemetry;
+using Flagstaff.Server.EvaluationApi;
 
 namespace Flagstaff.Server.Streaming;
 
