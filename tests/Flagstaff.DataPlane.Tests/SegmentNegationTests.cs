@@ -37,6 +37,8 @@ public class SegmentNegationTests
         var inside = Compile("inside", segment, InSegment("s"));
         var outside = Compile("outside", segment, InSegment("s").Not());
 
+        // Every context has every property: a missing one matches no rule, negated or not (see
+        // docs/flag-format.md), so such a context is neither in nor "not in" a segment that reads it.
         var random = new Random(20260401);
         for (int i = 0; i < Contexts; i++)
         {
