@@ -196,11 +196,29 @@ public static class FlagRules
             errors.Add(path, $"has {clauses.Count} clauses; at most {Limits.Clauses} are allowed");
         }
 
+        long alternatives = 1;
+        bool reported = false;
         for (int c = 0; c < clauses.Count; c++)
         {
-            CheckClause(clauses[c], segments, ValidationErrors.Index(path, c), errors, allowSegments);
+            string clausePath = ValidationErrors.Index(path, c);
+            CheckClause(clauses[c], segments, clausePath, errors, allowSegments);
+            if (clauses[c].Segment is { } key && segments.TryGetValue(key, out var segment))
+            {
+                alternatives = Math.Min(alternatives * Math.Max(1, Alternatives(clauses[c], segment)), int.MaxValue);
+                if (alternatives > Limits.Alternatives && !reported)
+                {
+                    errors.Add(clausePath, $"segment \"{segment.Key}\" takes this rule to {alternatives} or more alternatives once segments are expanded; at most {Limits.Alternatives} are allowed: split the rule or its segments");
+                    reported = true;
+                }
+            }
         }
     }
+
+    // How many alternatives a segment clause gives in disjunctive normal form (see FlagCompiler):
+    // in the segment, one for its ids and one for its clauses; not in it, one per clause (at least one).
+    private static int Alternatives(Clause clause, Segment segment) => clause.Negate
+        ? Math.Max(1, segment.Clauses.Count)
+        : (segment.Ids.Count > 0 ? 1 : 0) + (segment.Clauses.Count > 0 ? 1 : 0);
 
     private static void CheckClause(Clause clause, IReadOnlyDictionary<string, Segment> segments, string path, ValidationErrors errors, bool allowSegments)
     {
@@ -220,10 +238,6 @@ public static class FlagRules
             if (!segments.TryGetValue(clause.Segment, out var segment))
             {
                 errors.Add(path + ".segment", $"no segment \"{Limits.Truncate(clause.Segment)}\" in this project");
-            }
-            else if (clause.Negate && (segment.Clauses.Count + (segment.Ids.Count > 0 ? 1 : 0)) > 1)
-            {
-                errors.Add(path + ".negate", $"segment \"{segment.Key}\" has several conditions, so it cannot be negated; negate its clauses in the rule instead");
             }
 
             return;

@@ -105,6 +105,12 @@ public static partial class Limits
     /// <summary>Most clauses per rule or segment.</summary>
     public const int Clauses = 100;
 
+    /// <summary>
+    /// Most alternatives one rule's clauses may compile to: each segment clause multiplies them (by up
+    /// to 2 when in the segment, by the segment's clause count when negated).
+    /// </summary>
+    public const int Alternatives = 1_000;
+
     /// <summary>Most values in one clause's list, or ids in a segment.</summary>
     public const int Values = 50_000;
 

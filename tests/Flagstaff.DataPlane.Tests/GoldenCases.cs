@@ -43,6 +43,7 @@ internal static class GoldenCases
         Negation(),
         SegmentIds(),
         SegmentRules(),
+        SegmentNegated(),
         SplitDefault(),
         SplitRule(),
         SplitGrowBefore(),
@@ -217,6 +218,24 @@ internal static class GoldenCases
             new("""{"country":"FR","age":16,"plan":"pro"}""", "none"),
         ])
         { ConditionRules = [0, 0, 1, 1] };
+    }
+
+    private static GoldenCase SegmentNegated()
+    {
+        var flag = Labels("segment-negated", 108, "outside");
+        var frPro = Segment("fr-pro", "accountId", ["acct-vip"], Values("country", Op.StrEqual, "FR"), Values("plan", Op.StrEqual, "pro"));
+        var targeting = Targeting(
+            flag,
+            Serve("none"),
+            Rule(Serve("outside"), InSegment("fr-pro").Not())); // not in ids and (not FR or not pro): two alternatives
+        return new("segment-negated", Shop, flag, targeting, [frPro],
+        [
+            new("""{"accountId":"acct-1","country":"FR","plan":"free"}""", "outside"), // FR but not pro: outside the segment
+            new("""{"accountId":"acct-1","country":"DE","plan":"pro"}""", "outside"),
+            new("""{"accountId":"acct-1","country":"FR","plan":"pro"}""", "none"), // all clauses hold
+            new("""{"accountId":"acct-vip","country":"DE","plan":"free"}""", "none"), // in the id list
+        ])
+        { ConditionRules = [0, 0] };
     }
 
     private static GoldenCase SplitDefault()

@@ -179,8 +179,11 @@ public static class FlagCompiler
 
     private static long Units(double percent) => (long)Math.Round(percent * 1000);
 
-    // Clauses in disjunctive normal form: a segment with ids and clauses is "in the id list, or all
-    // clauses hold", so a rule using it becomes two alternatives.
+    // Clauses in disjunctive normal form. A segment is "in the id list, or all its clauses hold", so
+    // using it gives up to two alternatives (none for an empty segment: it matches no one). Not being
+    // in it is "not in the id list, and some clause fails": one alternative per clause, each
+    // [not in ids, not clause] (a single [not in ids] without clauses; for an empty segment, always
+    // true: one alternative with no rules). FlagRules.Alternatives bounds the product.
     private static List<List<WireRule>> Expand(Project project, Flag flag, IReadOnlyList<Clause> clauses, IReadOnlyDictionary<string, Segment> segments)
     {
         var alternatives = new List<List<WireRule>> { new() };
@@ -190,15 +193,33 @@ public static class FlagCompiler
             if (clause.Segment is not null)
             {
                 var segment = segments[clause.Segment];
+                WireRule? ids = segment.Ids.Count > 0
+                    ? new WireRule(segment.IdProperty ?? project.StickinessProperty, Operators.StrEqual, clause.Negate) { Values = segment.Ids }
+                    : null;
                 options = [];
-                if (segment.Ids.Count > 0)
+                if (!clause.Negate)
                 {
-                    options.Add([new WireRule(segment.IdProperty ?? project.StickinessProperty, Operators.StrEqual, clause.Negate) { Values = segment.Ids }]);
-                }
+                    if (ids is not null)
+                    {
+                        options.Add([ids]);
+                    }
 
-                if (segment.Clauses.Count > 0)
+                    if (segment.Clauses.Count > 0)
+                    {
+                        options.Add([.. segment.Clauses.Select(c => ToWire(c, flag))]);
+                    }
+                }
+                else if (segment.Clauses.Count == 0)
                 {
-                    options.Add([.. segment.Clauses.Select(c => ToWire(c with { Negate = c.Negate != clause.Negate }, flag))]);
+                    options.Add(ids is null ? [] : [ids]);
+                }
+                else
+                {
+                    foreach (var inner in segment.Clauses)
+                    {
+                        var negated = ToWire(inner with { Negate = !inner.Negate }, flag);
+                        options.Add(ids is null ? [negated] : [ids, negated]);
+                    }
                 }
             }
             else
