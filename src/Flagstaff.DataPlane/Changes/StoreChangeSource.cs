@@ -1,6 +1,5 @@
 using Flagstaff.DataPlane.Compilation;
 using Flagstaff.DataPlane.Snapshots;
-using Flagstaff.Domain;
 using Flagstaff.Storage;
 
 namespace Flagstaff.DataPlane.Changes;
@@ -40,7 +39,7 @@ public sealed class StoreChangeSource(Store store) : IChangeSource
         var compiled = new List<SnapshotFlag>(flags.Count);
         foreach (var targeting in await session.ListTargetingsOfEnvironmentAsync(environment.Id).ConfigureAwait(false))
         {
-            compiled.Add(Compile(project, flags[targeting.FlagId], targeting, segments));
+            compiled.Add(FlagCompiler.Compile(project, flags[targeting.FlagId], targeting, segments));
         }
 
         return EnvironmentSnapshot.Create(project, environment, compiled);
@@ -75,14 +74,10 @@ public sealed class StoreChangeSource(Store store) : IChangeSource
             var flag = await session.GetFlagAsync(project.Id, key).ConfigureAwait(false);
             if (flag is not null && await session.GetTargetingAsync(flag.Id, environment.Id).ConfigureAwait(false) is { } targeting)
             {
-                compiled.Add(Compile(project, flag, targeting, segments));
+                compiled.Add(FlagCompiler.Compile(project, flag, targeting, segments));
             }
         }
 
         return new SnapshotPatch(project, environment, fromVersion, changes, keys, compiled);
     }
-
-    // An archived project or flag is served to no one: it compiles as disabled.
-    private static SnapshotFlag Compile(Project project, Flag flag, Targeting targeting, IReadOnlyDictionary<string, Segment> segments) =>
-        FlagCompiler.Compile(project, project.ArchivedAt is null ? flag : flag with { ArchivedAt = project.ArchivedAt }, targeting, segments);
 }

@@ -78,7 +78,7 @@ public sealed class EvaluationGate(ApiKeyDirectory keys, KeyRateLimiter limiter,
     }
 
     /// <summary>An environment's snapshot; 503 while it is not loaded yet.</summary>
-    public EnvironmentSnapshot Snapshot(string environmentId) =>
+    private EnvironmentSnapshot Snapshot(string environmentId) =>
         snapshots.TryGet(environmentId, out var snapshot)
             ? snapshot
             : throw new EvaluationException(StatusCodes.Status503ServiceUnavailable, "The environment's configuration is not loaded yet; retry shortly.");
